@@ -1,0 +1,42 @@
+"""Small helpers shared by the asset modules."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from dagster import BackfillPolicy, BetaWarning, Failure, MetadataValue
+
+from caseload_pipeline.reference import Reference, ReferenceDataError
+from caseload_pipeline.resources import CaseloadData
+
+# Month assets take a whole range in one run: each run is a process that takes
+# seconds to start, and DuckDB has one writer, so few big runs beat many small.
+SINGLE_RUN = BackfillPolicy.single_run()
+# backfill_policy is marked beta; it is the documented way to get single-run
+# backfills, so the warning would only be noise at every code-location load.
+warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
+OWNERS = ["team:performance-and-intelligence"]
+
+# The CLI prints this logger's records as progress lines.
+progress = logging.getLogger("caseload_pipeline.progress")
+
+
+def reference_or_fail(data: CaseloadData) -> Reference:
+    try:
+        return data.reference()
+    except ReferenceDataError as exc:
+        raise Failure(
+            description="Reference files are wrong:\n" + "\n".join(exc.problems),
+            metadata={"problems": MetadataValue.md("\n".join(f"* {p}" for p in exc.problems))},
+        ) from None
+
+
+def markdown_table(rows: list[tuple], columns: list[str]) -> MetadataValue:
+    def cell(value) -> str:
+        text = f"{value:.1f}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return MetadataValue.md("\n".join(lines))

@@ -1,0 +1,76 @@
+"""The input file contract (SPEC 3): file names and columns, in one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from caseload_pipeline.months import Month
+
+CASELOAD, STAFF = "caseload", "staff"
+KINDS = (CASELOAD, STAFF)
+SUFFIXES = (".csv", ".xlsx")
+
+COLUMNS = {
+    CASELOAD: (
+        "case_id", "worker_id", "snapshot_date", "team", "complexity", "risk",
+        "travel_minutes", "allocated_on", "reassignment_reason",
+    ),
+    STAFF: ("worker_id", "team", "role", "fte", "case_holding", "protected_caseload"),
+}
+REQUIRED = {
+    CASELOAD: ("case_id", "worker_id"),
+    STAFF: ("worker_id", "team", "role", "fte"),
+}
+# Identifiers are shown by line only: raw ids must never reach the warehouse,
+# and the messages are stored there.
+ID_COLUMNS = ("case_id", "worker_id")
+
+FILE_NAME = re.compile(r"^(caseload|staff)_(\d{4}-\d{2})\.(csv|xlsx)$", re.IGNORECASE)
+
+
+def normalise_header(name: object) -> str:
+    """`Worker ID` -> `worker_id`: trim, lower-case, spaces and hyphens to underscores."""
+    text = "" if name is None else str(name)
+    return re.sub(r"[\s\-]+", "_", text.strip().lstrip("\ufeff").strip().lower())
+
+
+def expected_names(kind: str, month: Month) -> list[str]:
+    return [f"{kind}_{month}{suffix}" for suffix in SUFFIXES]
+
+
+@dataclass(frozen=True)
+class MonthFiles:
+    """What `incoming/` holds for one month: zero, one or (ambiguous) two paths per kind."""
+
+    month: Month
+    paths: dict[str, list[Path]]
+
+    @property
+    def complete(self) -> bool:
+        return all(len(self.paths[kind]) == 1 for kind in KINDS)
+
+    @property
+    def missing(self) -> list[str]:
+        return [" or ".join(expected_names(k, self.month)) for k in KINDS if not self.paths[k]]
+
+
+def find_month_files(incoming: Path, month: Month) -> MonthFiles:
+    paths = {
+        kind: [incoming / n for n in expected_names(kind, month) if (incoming / n).is_file()]
+        for kind in KINDS
+    }
+    return MonthFiles(month, paths)
+
+
+def months_with_files(incoming: Path) -> set[Month]:
+    from caseload_pipeline.months import parse_month
+
+    found = set()
+    if incoming.is_dir():
+        for path in incoming.iterdir():
+            match = FILE_NAME.match(path.name)
+            if match:
+                found.add(parse_month(match.group(2)))
+    return found

@@ -1,0 +1,23 @@
+"""Jobs: the months (extract -> metrics), then the audit tables and reports."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+MONTH_GROUPS = ("extract", "validate", "load", "metrics")
+AUDIT_GROUPS = ("audit", "report")
+
+
+def build_jobs(partitions_def):
+    monthly_job = define_asset_job(
+        "monthly_job",
+        selection=AssetSelection.groups(*MONTH_GROUPS),
+        partitions_def=partitions_def,
+        description="Extract, validate, load and compute the metrics of one or more months.",
+    )
+    audit_job = define_asset_job(
+        "audit_job",
+        selection=AssetSelection.groups(*AUDIT_GROUPS),
+        description="Recompute the audit tables and write the audit reports.",
+    )
+    return monthly_job, audit_job

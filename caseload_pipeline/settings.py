@@ -1,0 +1,93 @@
+"""Settings from the environment (SPEC 8).
+
+Every path the pipeline touches is derived here, so the CLI, the Dagster code
+location and the tests agree on where things live.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(Exception):
+    """A wrong setting: the CLI prints the message and exits 2."""
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    duckdb_path: Path
+    pseudonym_key: str | None
+    dagster_home: Path
+    first_month: str | None
+
+    @property
+    def incoming_dir(self) -> Path:
+        return self.data_dir / "incoming"
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.data_dir / "reference"
+
+    @property
+    def external_dir(self) -> Path:
+        return self.data_dir / "external"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def pipeline_dir(self) -> Path:
+        # Private to the pipeline: analysts never open anything in here.
+        return self.data_dir / ".pipeline"
+
+    @property
+    def working_db_path(self) -> Path:
+        return self.pipeline_dir / "working.duckdb"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.pipeline_dir / "staging"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings; raise SettingsError with a plain message when one is wrong."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("CASELOAD_DATA_DIR") or "data").expanduser().resolve()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise SettingsError(f"CASELOAD_DATA_DIR={data_dir} exists and is not a folder")
+
+    duckdb_raw = env.get("CASELOAD_DUCKDB_PATH")
+    duckdb_path = (
+        Path(duckdb_raw).expanduser().resolve() if duckdb_raw else data_dir / "caseload.duckdb"
+    )
+    if duckdb_path.is_dir():
+        raise SettingsError(f"CASELOAD_DUCKDB_PATH={duckdb_path} is a folder, not a file")
+    if duckdb_path.suffix != ".duckdb":
+        raise SettingsError(f"CASELOAD_DUCKDB_PATH={duckdb_path} must end in .duckdb")
+
+    key = env.get("CASELOAD_PSEUDONYM_KEY") or None
+    if key is not None and len(key) < 16:
+        raise SettingsError("CASELOAD_PSEUDONYM_KEY must be at least 16 characters long")
+
+    home_raw = env.get("DAGSTER_HOME")
+    dagster_home = Path(home_raw).expanduser().resolve() if home_raw else data_dir / "dagster_home"
+
+    first_month = env.get("CASELOAD_FIRST_MONTH") or None
+    if first_month is not None and not _MONTH.match(first_month):
+        raise SettingsError(f"CASELOAD_FIRST_MONTH={first_month!r} must look like 2019-07")
+
+    return Settings(
+        data_dir=data_dir,
+        duckdb_path=duckdb_path,
+        pseudonym_key=key,
+        dagster_home=dagster_home,
+        first_month=first_month,
+    )

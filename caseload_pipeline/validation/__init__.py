@@ -1,0 +1,1 @@
+"""Validation of a month's files: Great Expectations suites and plain-word findings."""

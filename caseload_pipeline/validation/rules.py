@@ -1,0 +1,223 @@
+"""The validation rules of SPEC 3 as Great Expectations expectations.
+
+Each file's text frame gets a few derived columns (parsed numbers and dates,
+folded team names, the roster team) so that every rule is one standard
+expectation. A rule's outcome becomes a `Finding`; its examples are read back
+from the original text at the line numbers GX reports, so a message shows what
+the person typed, never a parsed value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from caseload_pipeline.contract import CASELOAD, ID_COLUMNS, STAFF
+from caseload_pipeline.extract import ExtractedFile
+from caseload_pipeline.months import Month
+from caseload_pipeline.reference import Reference, _fold
+from caseload_pipeline.validation import gx_runner
+from caseload_pipeline.validation.findings import ERROR, MAX_EXAMPLES, WARNING, Finding
+
+FLAGS = ("true", "false", "yes", "no", "y", "n", "1", "0")
+LEVEL_PATTERN = r"(?i)^(low|medium|high)$"
+FLAG_PATTERN = r"(?i)^(" + "|".join(FLAGS) + r")$"
+MAX_ALLOCATIONS = 60
+INVALID = -1  # a derived value for text that does not parse: fails every range rule
+
+
+@dataclass(frozen=True)
+class Rule:
+    words: str  # the rule in plain words
+    column: str | None  # the column a person looks at
+    expectation: str  # GX expectation class name
+    kwargs: dict[str, Any]
+    severity: str = ERROR
+
+
+@dataclass(frozen=True)
+class MonthContext:
+    """What the rules need beyond the file itself."""
+
+    month: Month
+    reference: Reference
+    previous_rows: dict[str, int]  # rows of each kind in the previous loaded month
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    """yyyymmdd integers; INVALID where text is present but not a date; NaN where blank."""
+    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    uk = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    parsed = iso.fillna(uk)
+    as_int = parsed.dt.year * 10000 + parsed.dt.month * 100 + parsed.dt.day
+    return as_int.where(parsed.notna(), np.where(text.notna(), INVALID, np.nan)).astype(float)
+
+
+def _parse_number(text: pd.Series, whole: bool = False) -> pd.Series:
+    number = pd.to_numeric(text, errors="coerce")
+    bad = number.isna() | (whole & (number % 1 != 0))
+    return number.where(~bad, np.where(text.notna(), INVALID, np.nan)).astype(float)
+
+
+def _yyyymmdd(day) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def derive_columns(kind: str, frame: pd.DataFrame, ctx: MonthContext,
+                   roster: pd.DataFrame | None) -> pd.DataFrame:
+    """The frame plus the derived columns the rules look at (prefixed `_`)."""
+    out = frame.copy()
+    folded_teams = {k: v for k, v in ctx.reference.team_aliases.items()}
+    out["_team"] = out["team"].map(lambda t: None if t is None else _fold(t), na_action="ignore")
+    out["_team_canonical"] = out["_team"].map(folded_teams)
+    if kind == STAFF:
+        out["_role"] = out["role"].map(lambda t: _fold(t), na_action="ignore")
+        out["_fte"] = _parse_number(out["fte"])
+    else:
+        out["_travel"] = _parse_number(out["travel_minutes"], whole=True)
+        out["_snapshot_date"] = _parse_dates(out["snapshot_date"])
+        out["_allocated_on"] = _parse_dates(out["allocated_on"])
+        out["_worker_allocations"] = out.groupby("worker_id", dropna=True)["case_id"].transform(
+            "size").astype(float)
+        if roster is not None:
+            roster_team = dict(zip(roster["worker_id"], roster["_team_canonical"], strict=True))
+            out["_roster_team"] = out["worker_id"].map(roster_team)
+    return out
+
+
+def rules_for(kind: str, ctx: MonthContext, roster: pd.DataFrame | None) -> list[Rule]:
+    month, ref = ctx.month, ctx.reference
+    rules = [Rule("the file must have at least one data row", None,
+                  "ExpectTableRowCountToBeBetween", {"min_value": 1})]
+    team_set = sorted(ref.team_aliases)
+    if kind == STAFF:
+        rules += [
+            Rule("worker_id must not be blank", "worker_id",
+                 "ExpectColumnValuesToNotBeNull", {"column": "worker_id"}),
+            Rule("worker_id must appear only once in the file", "worker_id",
+                 "ExpectColumnValuesToBeUnique", {"column": "worker_id"}),
+            Rule("team must not be blank", "team", "ExpectColumnValuesToNotBeNull",
+                 {"column": "team"}),
+            Rule("team must be a team in teams.csv (name or alias)", "team",
+                 "ExpectColumnValuesToBeInSet", {"column": "_team", "value_set": team_set}),
+            Rule("role must not be blank", "role", "ExpectColumnValuesToNotBeNull",
+                 {"column": "role"}),
+            Rule("role must be a role in roles.csv (name or alias)", "role",
+                 "ExpectColumnValuesToBeInSet",
+                 {"column": "_role", "value_set": sorted(ref.role_aliases)}),
+            Rule("fte must not be blank", "fte", "ExpectColumnValuesToNotBeNull",
+                 {"column": "fte"}),
+            Rule("fte must be a number greater than 0 and at most 1", "fte",
+                 "ExpectColumnValuesToBeBetween",
+                 {"column": "_fte", "min_value": 0, "max_value": 1, "strict_min": True}),
+        ]
+        for column in ("case_holding", "protected_caseload"):
+            rules.append(Rule(f"{column} must be true/false, yes/no, y/n or 1/0", column,
+                              "ExpectColumnValuesToMatchRegex",
+                              {"column": column, "regex": FLAG_PATTERN}))
+    else:
+        first, last = _yyyymmdd(month.first_day), _yyyymmdd(month.last_day)
+        rules += [
+            Rule("case_id must not be blank", "case_id", "ExpectColumnValuesToNotBeNull",
+                 {"column": "case_id"}),
+            Rule("worker_id must not be blank", "worker_id", "ExpectColumnValuesToNotBeNull",
+                 {"column": "worker_id"}),
+            Rule("each case_id and worker_id pair must appear only once", "case_id, worker_id",
+                 "ExpectCompoundColumnsToBeUnique", {"column_list": ["case_id", "worker_id"]}),
+            Rule("team must be a team in teams.csv (name or alias)", "team",
+                 "ExpectColumnValuesToBeInSet", {"column": "_team", "value_set": team_set}),
+            Rule("complexity must be low, medium or high (or blank)", "complexity",
+                 "ExpectColumnValuesToMatchRegex",
+                 {"column": "complexity", "regex": LEVEL_PATTERN}),
+            Rule("risk must be low, medium or high (or blank)", "risk",
+                 "ExpectColumnValuesToMatchRegex", {"column": "risk", "regex": LEVEL_PATTERN}),
+            Rule("travel_minutes must be a whole number from 0 to 600", "travel_minutes",
+                 "ExpectColumnValuesToBeBetween",
+                 {"column": "_travel", "min_value": 0, "max_value": 600}),
+            Rule(f"snapshot_date must be a date in {month} (2023-06-30 or 30/06/2023)",
+                 "snapshot_date", "ExpectColumnValuesToBeBetween",
+                 {"column": "_snapshot_date", "min_value": first, "max_value": last}),
+            Rule(f"allocated_on must be a date on or before {month.last_day.isoformat()}",
+                 "allocated_on", "ExpectColumnValuesToBeBetween",
+                 {"column": "_allocated_on", "min_value": 19000101, "max_value": last}),
+            Rule(f"a worker should hold at most {MAX_ALLOCATIONS} allocations", "worker_id",
+                 "ExpectColumnValuesToBeBetween",
+                 {"column": "_worker_allocations", "max_value": MAX_ALLOCATIONS}, WARNING),
+        ]
+        if roster is not None:
+            rules += [
+                Rule("allocations should be to a worker on the month's staff roster "
+                     "(others are kept but left out of averages)", "worker_id",
+                     "ExpectColumnValuesToBeInSet",
+                     {"column": "worker_id", "value_set": sorted(roster["worker_id"].dropna())},
+                     WARNING),
+                Rule("the case system's team should match the worker's roster team", "team",
+                     "ExpectColumnPairValuesToBeEqual",
+                     {"column_A": "_team_canonical", "column_B": "_roster_team",
+                      "ignore_row_if": "either_value_is_missing"}, WARNING),
+            ]
+    previous = ctx.previous_rows.get(kind)
+    if previous:
+        rules.append(Rule(
+            f"the row count should be within 50 % of the previous loaded month ({previous} rows)",
+            None, "ExpectTableRowCountToBeBetween",
+            {"min_value": math.ceil(previous * 0.5), "max_value": math.floor(previous * 1.5)},
+            WARNING))
+    return rules
+
+
+def _examples(frame: pd.DataFrame, column: str | None, lines: list) -> tuple:
+    shown_column = None if column is None or "," in column else column
+    hide = shown_column in ID_COLUMNS or shown_column is None
+    picked = []
+    for line in lines[:MAX_EXAMPLES]:
+        value = None if hide else frame.at[line, shown_column]
+        picked.append((int(line), None if hide else ("" if value is None else str(value))))
+    return tuple(picked)
+
+
+def _finding(file: ExtractedFile, frame: pd.DataFrame, rule: Rule, result) -> Finding:
+    base = dict(file=file.name, rule=rule.words, severity=rule.severity, column=rule.column)
+    error = gx_runner.error_of(result)
+    if error:
+        return Finding(**base | {"severity": ERROR},
+                       detail=f"the check could not run: {error}")
+    if result.success:
+        return Finding(**base, passed=True)
+    details = result.result or {}
+    if "unexpected_index_list" in details or "unexpected_count" in details:
+        lines = sorted(set(details.get("unexpected_index_list") or []))
+        count = int(details.get("unexpected_count") or len(lines))
+        return Finding(**base, unexpected_count=count,
+                       examples=_examples(frame, rule.column, lines))
+    observed = details.get("observed_value")
+    return Finding(**base, detail=f"found {observed} rows")
+
+
+def _run_rules(file: ExtractedFile, derived: pd.DataFrame, rules: list[Rule]) -> list[Finding]:
+    gxe = gx_runner.expectations()
+    suite = [
+        getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": str(i)})
+        for i, rule in enumerate(rules)
+    ]
+    results = gx_runner.run_suite(file.kind, derived, suite)
+    return [_finding(file, file.frame, r, res) for r, res in zip(rules, results, strict=True)]
+
+
+def validate_month(ctx: MonthContext, caseload: ExtractedFile | None,
+                   staff: ExtractedFile | None) -> list[Finding]:
+    """Run the suites of a month's readable files; the roster feeds the caseload's
+    cross-file warnings. Either file may be missing (then its rules are skipped)."""
+    findings: list[Finding] = []
+    roster = None
+    if staff is not None and staff.readable:
+        roster = derive_columns(STAFF, staff.frame, ctx, None)
+        findings += _run_rules(staff, roster, rules_for(STAFF, ctx, None))
+    if caseload is not None and caseload.readable:
+        derived = derive_columns(CASELOAD, caseload.frame, ctx, roster)
+        findings += _run_rules(caseload, derived, rules_for(CASELOAD, ctx, roster))
+    return findings
