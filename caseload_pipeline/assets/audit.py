@@ -4,7 +4,14 @@ audits.yaml from the monthly tables (they are small)."""
 
 from dagster import AssetSpec, AutomationCondition, MaterializeResult, multi_asset
 
-from caseload_pipeline.assets.common import OWNERS, markdown_table, progress, reference_or_fail
+from caseload_pipeline.assets.common import (
+    OWNERS,
+    benchmark_file_or_fail,
+    markdown_table,
+    progress,
+    reference_or_fail,
+)
+from caseload_pipeline.benchmarks import load_benchmarks
 from caseload_pipeline.resources import WAREHOUSE_POOL, CaseloadData
 from caseload_pipeline.warehouse import refresh_audit_tables
 
@@ -50,6 +57,14 @@ AUDIT_SPECS = [
         owners=OWNERS,
         description="Share of staff saying their caseload is fair and manageable, by year.",
     ),
+    AssetSpec(
+        "benchmarks",
+        group_name="audit",
+        kinds={"duckdb", "csv"},
+        owners=OWNERS,
+        description="Published peer figures (DfE children's social work workforce "
+        "statistics) from external/, as named in reference/benchmarks.yaml.",
+    ),
 ]
 
 
@@ -57,10 +72,13 @@ def build_audit_assets():
     @multi_asset(specs=AUDIT_SPECS, pool=WAREHOUSE_POOL, can_subset=False)
     def audit_tables(caseload_data: CaseloadData):
         reference = reference_or_fail(caseload_data)
+        settings = caseload_data.settings()
+        benchmark_file = benchmark_file_or_fail(settings)
         warehouse = caseload_data.warehouse()
         with warehouse.connect(reference) as con:
             con.execute("BEGIN TRANSACTION")
             refresh_audit_tables(con)
+            benchmark_rows = load_benchmarks(con, benchmark_file)
             con.execute("COMMIT")
             summary = con.execute(
                 "SELECT audit, count(*), min(months_covered), max(months_expected)"
@@ -83,5 +101,12 @@ def build_audit_assets():
             metadata={"directions": markdown_table(directions, ["audit", "direction", "teams"])},
         )
         yield MaterializeResult(asset_key="staff_survey", metadata={"years": len(reference.survey)})
+        yield MaterializeResult(
+            asset_key="benchmarks",
+            metadata={
+                "rows": benchmark_rows,
+                "file": str(benchmark_file) if benchmark_file else "none provided",
+            },
+        )
 
     return [audit_tables]

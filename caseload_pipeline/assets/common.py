@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 
 from dagster import BackfillPolicy, BetaWarning, Failure, MetadataValue
 
+from caseload_pipeline.benchmarks import read_benchmark_choice
 from caseload_pipeline.reference import Reference, ReferenceDataError
 from caseload_pipeline.resources import CaseloadData
+from caseload_pipeline.settings import Settings
 
 # Month assets take a whole range in one run: each run is a process that takes
 # seconds to start, and DuckDB has one writer, so few big runs beat many small.
@@ -30,6 +33,19 @@ def reference_or_fail(data: CaseloadData) -> Reference:
             description="Reference files are wrong:\n" + "\n".join(exc.problems),
             metadata={"problems": MetadataValue.md("\n".join(f"* {p}" for p in exc.problems))},
         ) from None
+
+
+def benchmark_file_or_fail(settings: Settings) -> Path | None:
+    """The published benchmark file named in reference/benchmarks.yaml, if any."""
+    try:
+        choice = read_benchmark_choice(settings.reference_dir)
+    except ValueError as exc:
+        raise Failure(description=str(exc)) from None
+    path = choice.path(settings.external_dir)
+    if path is not None and not path.is_file():
+        raise Failure(description=f"benchmarks.yaml names {choice.file}, which is not in "
+                                  f"{settings.external_dir}")
+    return path
 
 
 def markdown_table(rows: list[tuple], columns: list[str]) -> MetadataValue:
