@@ -126,6 +126,8 @@ def record_findings(con: duckdb.DuckDBPyConnection, month: Month,
     """Replace the month's data_quality rows with the latest check's findings."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con.execute("DELETE FROM data_quality WHERE month = ?", [month.first_day])
+    if not findings:
+        return
     con.executemany(
         "INSERT INTO data_quality (month, file, rule, severity, passed, unexpected_count,"
         " example_lines, message, checked_at, column_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -149,10 +151,9 @@ def load_month(con: duckdb.DuckDBPyConnection, month: Month, caseload: Path, sta
     con.execute("INSERT INTO staff " + sql("staging/stg_staff"))
     con.execute("INSERT INTO allocations " + sql("staging/stg_allocations"))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con.executemany(
-        "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?)",
-        [[month.first_day, name, digest, rows, now, run_id] for name, digest, rows in files],
-    )
+    for name, digest, rows in files:
+        con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?)",
+                    [month.first_day, name, digest, rows, now, run_id])
 
 
 def refresh_reassignment(con: duckdb.DuckDBPyConnection, months: Sequence[Month]) -> None:
