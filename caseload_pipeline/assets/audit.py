@@ -73,7 +73,7 @@ def build_audit_assets():
     def audit_tables(caseload_data: CaseloadData):
         reference = reference_or_fail(caseload_data)
         settings = caseload_data.settings()
-        benchmark_file = benchmark_file_or_fail(settings)
+        benchmark_file, benchmark_note = benchmark_file_or_fail(settings)
         warehouse = caseload_data.warehouse()
         with warehouse.connect(reference) as con:
             con.execute("BEGIN TRANSACTION")
@@ -105,7 +105,7 @@ def build_audit_assets():
             asset_key="benchmarks",
             metadata={
                 "rows": benchmark_rows,
-                "file": str(benchmark_file) if benchmark_file else "none provided",
+                "file": benchmark_note,
             },
         )
 

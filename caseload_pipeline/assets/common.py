@@ -35,17 +35,20 @@ def reference_or_fail(data: CaseloadData) -> Reference:
         ) from None
 
 
-def benchmark_file_or_fail(settings: Settings) -> Path | None:
-    """The published benchmark file named in reference/benchmarks.yaml, if any."""
+def benchmark_file_or_fail(settings: Settings) -> tuple[Path | None, str]:
+    """The published benchmark file named in reference/benchmarks.yaml, if it is
+    there, and a note for the asset's metadata. A named file that has not been
+    downloaded yet is not an error: the report says no file was provided."""
     try:
         choice = read_benchmark_choice(settings.reference_dir)
     except ValueError as exc:
         raise Failure(description=str(exc)) from None
     path = choice.path(settings.external_dir)
-    if path is not None and not path.is_file():
-        raise Failure(description=f"benchmarks.yaml names {choice.file}, which is not in "
-                                  f"{settings.external_dir}")
-    return path
+    if path is None:
+        return None, "reference/benchmarks.yaml names no file"
+    if not path.is_file():
+        return None, f"{choice.file} is not in {settings.external_dir} (not downloaded yet)"
+    return path, str(path)
 
 
 def markdown_table(rows: list[tuple], columns: list[str]) -> MetadataValue:
