@@ -45,17 +45,19 @@ def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
     return messages
 
 
-def _definitions():
-    from caseload_pipeline.definitions import defs
+def _job(settings: Settings, name: str):
+    # Built from these settings, not the module-level `defs`, whose resources
+    # were fixed by the environment at import time.
+    from caseload_pipeline.definitions import build_definitions
 
-    return defs
+    return build_definitions(settings).resolve_job_def(name)
 
 
 def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
     """One run of the monthly job over [first, last] of `months`."""
     prepare_dagster_home(settings)
     instance = DagsterInstance.get()
-    job = _definitions().resolve_job_def("monthly_job")
+    job = _job(settings, "monthly_job")
     tags = {
         ASSET_PARTITION_RANGE_START_TAG: str(months[0]),
         ASSET_PARTITION_RANGE_END_TAG: str(months[-1]),
@@ -76,7 +78,7 @@ def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
 def run_audit(settings: Settings) -> RunOutcome:
     prepare_dagster_home(settings)
     instance = DagsterInstance.get()
-    job = _definitions().resolve_job_def("audit_job")
+    job = _job(settings, "audit_job")
     result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False,
                                     tags={"caseload/started_by": "cli"})
     messages = [] if result.success else _failure_messages(instance, result.run_id)
