@@ -1,5 +1,8 @@
 -- The analyst tables (SPEC 6). Column names are a public interface: change
 -- them only with a note in docs/tables.md. `month` is the first day of the month.
+-- No PRIMARY KEY constraints: validation guarantees the grains before a month
+-- is loaded, and an index over 64-character keys would cost more time and
+-- memory at load than the whole rest of the month.
 
 CREATE TABLE IF NOT EXISTS allocations (
     month DATE NOT NULL,
@@ -16,8 +19,7 @@ CREATE TABLE IF NOT EXISTS allocations (
     rostered BOOLEAN,
     case_system_team VARCHAR,
     snapshot_date DATE,
-    reassignment_reason VARCHAR,
-    PRIMARY KEY (month, case_key, worker_key)
+    reassignment_reason VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS staff (
@@ -28,8 +30,7 @@ CREATE TABLE IF NOT EXISTS staff (
     fte DOUBLE NOT NULL,
     case_holding BOOLEAN NOT NULL,
     protected_caseload BOOLEAN NOT NULL,
-    capacity_points DOUBLE,
-    PRIMARY KEY (month, worker_key)
+    capacity_points DOUBLE
 );
 
 CREATE TABLE IF NOT EXISTS worker_monthly (
