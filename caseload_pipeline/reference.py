@@ -118,8 +118,11 @@ def _number(text: str, where: str, problems: list[str]) -> float | None:
         return None
 
 
-def _names(path: Path, kind: str, extra: str, ref_names: dict, aliases: dict, problems):
+def _names(path: Path, kind: str, extra: str, ref_names: dict, aliases: dict, problems,
+           lines: dict | None = None):
     for line, row in _rows(path, [kind, "aliases", extra], problems):
+        if lines is not None:
+            lines[row[kind]] = line
         where = f"{path.name}: line {line}"
         name = row[kind]
         if not name:
@@ -175,23 +178,47 @@ def _audits(path: Path, problems: list[str]) -> list[Audit]:
     ]
 
 
+def _yaml_line(text: str, keys: tuple[str, ...]) -> int | None:
+    """The line of the deepest of `keys` present in the YAML text (for a missing
+    key, the line of its parent), or None."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        found = next(((k, v) for k, v in node.value if getattr(k, "value", None) == key), None)
+        if found is None:
+            break
+        line, node = found[0].start_mark.line + 1, found[1]
+    return line
+
+
 def _weights(path: Path, problems: list[str]) -> Weights | None:
     if not path.exists():
         problems.append(f"{path.name}: file is missing from {path.parent}")
         return None
+    text = path.read_text(encoding="utf-8")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         problems.append(f"{path.name}: not valid YAML: {exc}".replace("\n", " "))
         return None
     start = len(problems)
+
+    def where(keys: tuple[str, ...]) -> str:
+        line = _yaml_line(text, keys)
+        return f"{path.name}: line {line}" if line else path.name
 
     def number(keys: tuple[str, ...]) -> float:
         node = doc
         for key in keys:
             node = node.get(key) if isinstance(node, dict) else None
         if isinstance(node, bool) or not isinstance(node, int | float) or node < 0:
-            problems.append(f"{path.name}: {'.'.join(keys)} must be a number >= 0, got {node!r}")
+            problems.append(f"{where(keys)}: {'.'.join(keys)} must be a number >= 0, "
+                            f"got {node!r}")
             return 0.0
         return float(node)
 
@@ -207,9 +234,10 @@ def _weights(path: Path, problems: list[str]) -> Weights | None:
     if len(problems) > start:
         return None
     if weights.minutes_per_point <= 0:
-        problems.append(f"{path.name}: travel.minutes_per_point must be greater than 0")
+        problems.append(f"{where(('travel', 'minutes_per_point'))}: "
+                        "travel.minutes_per_point must be greater than 0")
     if weights.amber < weights.green:
-        problems.append(f"{path.name}: bands.amber must not be below bands.green")
+        problems.append(f"{where(('bands', 'amber'))}: bands.amber must not be below bands.green")
     return weights
 
 
@@ -220,17 +248,22 @@ def load_reference(reference_dir: Path) -> Reference:
     _names(reference_dir / "teams.csv", "team", "service_area", ref.teams, ref.team_aliases,
            problems)
     roles: dict[str, str] = {}
+    role_lines: dict[str, int] = {}
     roles_path = reference_dir / "roles.csv"
-    _names(roles_path, "role", "capacity_points_per_fte", roles, ref.role_aliases, problems)
+    _names(roles_path, "role", "capacity_points_per_fte", roles, ref.role_aliases, problems,
+           role_lines)
     for role, text in roles.items():
-        points = _number(text, f"{roles_path.name}: role {role!r}", problems)
+        where = f"{roles_path.name}: line {role_lines[role]}: role {role!r}"
+        points = _number(text, f"{where}: capacity_points_per_fte", problems)
         if points is not None and points <= 0:
-            problems.append(
-                f"{roles_path.name}: role {role!r}: capacity_points_per_fte must be above 0")
+            problems.append(f"{where}: capacity_points_per_fte must be above 0")
         ref.roles[role] = points or 0.0
 
+    before = len(problems)
     ref.audits = _audits(reference_dir / "audits.yaml", problems)
-    audit_names = {a.name for a in ref.audits}
+    # When audits.yaml is wrong its audits are not all known: checking from_audit
+    # against them would only repeat the problem as a misleading one.
+    audit_names = {a.name for a in ref.audits} if len(problems) == before else set()
 
     path = reference_dir / "team_lineage.csv"
     for line, row in _rows(path, ["team", "predecessor", "from_audit"], problems):

@@ -91,3 +91,48 @@ def write_month(data_dir: Path, month: str, caseload: list[list] | None = None,
               caseload if caseload is not None else caseload_rows(month))
     write_csv(incoming / f"staff_{month}.csv", STAFF_HEADER,
               staff if staff is not None else STAFF)
+
+
+# --- Additions for the pipeline tests (existing functions above keep their behaviour) ---
+
+def reassignment_rows(month: str) -> list[list]:
+    """A second month after `caseload_rows`: C1 moves from W1 to W3 (reassigned),
+    W2 takes a new case C8 (red: 11 points on 9 capacity) and W5 a new case C9
+    (amber: 21 points on 20 capacity).
+
+    By hand: Review Team W1 2 cases (14 points), W2 3 cases (11), W3 1 case (2);
+    Hospital Discharge Team W5 3 cases (21)."""
+    day = f"{month}-28"
+    return [
+        ["C1", "W3", day, "Review Team", "low", "low", "0", f"{month}-02", "MANAGE"],
+        ["C2", "W1", day, "Review Team", "high", "high", "95", "", ""],
+        ["C3", "W1", day, "Review Team", "", "", "", "", ""],
+        ["C3", "W2", day, "Older People Review", "medium", "medium", "30", "", ""],
+        ["C4", "W2", day, "Review Team", "MEDIUM", "Low", "45", "", ""],
+        ["C8", "W2", day, "Review Team", "low", "low", "0", "", ""],
+        ["C5", "W5", day, "HDT", "high", "medium", "200", "", ""],
+        ["C6", "W5", day, "Hospital Discharge Team", "low", "", "10", "", ""],
+        ["C9", "W5", day, "HDT", "high", "high", "60", "", ""],
+        ["C7", "W9", day, "Review Team", "low", "low", "0", "", ""],
+    ]
+
+
+def write_baselines(data_dir: Path, rows: list[list]) -> None:
+    """Replace reference/audit_baselines.csv (audit, dimension, name, avg_caseload)."""
+    write_csv(data_dir / "reference" / "audit_baselines.csv",
+              ["audit", "dimension", "name", "avg_caseload"], rows)
+
+
+def write_xlsx(path: Path, header: list[str], rows: list[list]) -> Path:
+    """An Excel workbook with one sheet; cells keep their Python types (numbers,
+    dates), as a spreadsheet saved by hand would."""
+    from openpyxl import Workbook
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return path
