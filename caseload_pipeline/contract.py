@@ -56,21 +56,28 @@ class MonthFiles:
         return [" or ".join(expected_names(k, self.month)) for k in KINDS if not self.paths[k]]
 
 
+def _named_files(incoming: Path) -> list[tuple[Path, str, str]]:
+    """(path, kind, month) of every file in `incoming` named as the contract says.
+    Names match in any case (`Caseload_2023-06.CSV` too), as Windows users save them."""
+    if not incoming.is_dir():
+        return []
+    found = []
+    for path in sorted(incoming.iterdir()):
+        match = FILE_NAME.match(path.name)
+        if match and path.is_file():
+            found.append((path, match.group(1).lower(), match.group(2)))
+    return found
+
+
 def find_month_files(incoming: Path, month: Month) -> MonthFiles:
-    paths = {
-        kind: [incoming / n for n in expected_names(kind, month) if (incoming / n).is_file()]
-        for kind in KINDS
-    }
+    paths: dict[str, list[Path]] = {kind: [] for kind in KINDS}
+    for path, kind, file_month in _named_files(incoming):
+        if file_month == str(month):
+            paths[kind].append(path)
     return MonthFiles(month, paths)
 
 
 def months_with_files(incoming: Path) -> set[Month]:
     from caseload_pipeline.months import parse_month
 
-    found = set()
-    if incoming.is_dir():
-        for path in incoming.iterdir():
-            match = FILE_NAME.match(path.name)
-            if match:
-                found.add(parse_month(match.group(2)))
-    return found
+    return {parse_month(month) for _, _, month in _named_files(incoming)}

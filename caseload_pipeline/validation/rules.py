@@ -23,8 +23,8 @@ from caseload_pipeline.validation import gx_runner
 from caseload_pipeline.validation.findings import ERROR, MAX_EXAMPLES, WARNING, Finding
 
 FLAGS = ("true", "false", "yes", "no", "y", "n", "1", "0")
-LEVEL_PATTERN = r"(?i)^(low|medium|high)$"
-FLAG_PATTERN = r"(?i)^(" + "|".join(FLAGS) + r")$"
+LEVEL_PATTERN = r"(?i)^(?:low|medium|high)$"
+FLAG_PATTERN = r"(?i)^(?:" + "|".join(FLAGS) + r")$"
 MAX_ALLOCATIONS = 60
 INVALID = -1  # a derived value for text that does not parse: fails every range rule
 
