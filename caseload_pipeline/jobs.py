@@ -8,11 +8,10 @@ MONTH_GROUPS = ("extract", "validate", "load", "metrics")
 AUDIT_GROUPS = ("audit", "report")
 
 
-def build_jobs(partitions_def):
+def build_jobs():
     monthly_job = define_asset_job(
         "monthly_job",
         selection=AssetSelection.groups(*MONTH_GROUPS),
-        partitions_def=partitions_def,
         description="Extract, validate, load and compute the metrics of one or more months.",
     )
     audit_job = define_asset_job(

@@ -40,7 +40,7 @@ def build_load_assets(partitions_def):
         reference = reference_or_fail(caseload_data)
         months = partition_months(context)
         with caseload_data.warehouse().connect(reference) as con:
-            load_validated(con, caseload_data.settings(), months, context.run_id)
+            load_validated(con, caseload_data.settings(), months, context.run.run_id)
             counts = dict(
                 con.execute(
                     "SELECT 'allocations', count(*) FROM allocations WHERE month BETWEEN ? AND ?"
