@@ -32,12 +32,12 @@ def build_definitions(settings: Settings) -> Definitions:
         *build_audit_assets(),
         *build_report_assets(),
     ]
-    monthly_job, audit_job = build_jobs(months)
+    monthly_job, audit_job = build_jobs()
     return Definitions(
         assets=assets,
         jobs=[monthly_job, audit_job],
-        schedules=[build_monthly_schedule(monthly_job)],
-        sensors=[build_incoming_sensor(monthly_job), build_automation_sensor()],
+        schedules=[build_monthly_schedule(monthly_job, months)],
+        sensors=[build_incoming_sensor(monthly_job, months), build_automation_sensor()],
         resources={"caseload_data": CaseloadData.from_settings(settings)},
         # Steps run one after another in the run's own process: on a 2-core
         # machine a process per step costs more than it saves.
