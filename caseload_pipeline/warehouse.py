@@ -125,15 +125,16 @@ def record_findings(con: duckdb.DuckDBPyConnection, month: Month,
                     findings: Sequence[Finding]) -> None:
     """Replace the month's data_quality rows with the latest check's findings."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")  # one commit, not one per row
     con.execute("DELETE FROM data_quality WHERE month = ?", [month.first_day])
-    if not findings:
-        return
-    con.executemany(
-        "INSERT INTO data_quality (month, file, rule, severity, passed, unexpected_count,"
-        " example_lines, message, checked_at, column_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [[month.first_day, f.file, f.rule, f.severity, f.passed, f.unexpected_count,
-          f.example_lines, f.message, now, f.column] for f in findings],
-    )
+    if findings:
+        con.executemany(
+            "INSERT INTO data_quality (month, file, rule, severity, passed, unexpected_count,"
+            " example_lines, message, checked_at, column_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [[month.first_day, f.file, f.rule, f.severity, f.passed, f.unexpected_count,
+              f.example_lines, f.message, now, f.column] for f in findings],
+        )
+    con.execute("COMMIT")
 
 
 def load_month(con: duckdb.DuckDBPyConnection, month: Month, caseload: Path, staff: Path,

@@ -20,6 +20,7 @@ from caseload_pipeline.assets.common import OWNERS, SINGLE_RUN, progress, refere
 from caseload_pipeline.partitions import partition_months
 from caseload_pipeline.pipeline import validate_staged
 from caseload_pipeline.resources import WAREHOUSE_POOL, CaseloadData
+from caseload_pipeline.validation import gx_runner
 from caseload_pipeline.validation.findings import WARNING
 
 BLOCKING_CHECK = "passes_blocking_rules"
@@ -78,6 +79,7 @@ def build_validate_assets(partitions_def):
                     len(staged.blocking),
                     sum(f.severity == WARNING and not f.passed for f in staged.findings),
                 )
+        gx_runner.release()
         if errors:
             warehouse.publish()  # analysts see why the month was refused
             for finding in errors:

@@ -55,6 +55,16 @@ def run_suite(kind: str, frame: pd.DataFrame, expectations_list: list) -> list[A
     return [by_id[e.meta["rule_id"]] for e in expectations_list]
 
 
+def release() -> None:
+    """Drop GX's references to the last batch's DataFrame (they keep a month's
+    frames alive through the load step otherwise)."""
+    import gc
+
+    _batch_definition.cache_clear()
+    _context.cache_clear()
+    gc.collect()
+
+
 def error_of(result) -> str | None:
     """The error an expectation raised, if any.
 

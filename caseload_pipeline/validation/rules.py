@@ -219,7 +219,13 @@ def _run_rules(file: ExtractedFile, derived: pd.DataFrame, rules: list[Rule]) ->
         getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": str(i)})
         for i, rule in enumerate(rules)
     ]
-    results = gx_runner.run_suite(file.kind, derived, suite)
+    # GX copies and filters the frame it is given for every metric, so it gets
+    # only the columns the rules read; examples come from the original text.
+    used = sorted({c for rule in rules for key in ("column", "column_A", "column_B")
+                   if (c := rule.kwargs.get(key))}
+                  | {c for rule in rules for c in rule.kwargs.get("column_list", [])})
+    # (a rule naming an absent column stays in: GX reports it as an error)
+    results = gx_runner.run_suite(file.kind, derived[[c for c in used if c in derived]], suite)
     return [_finding(file, file.frame, r, res) for r, res in zip(rules, results, strict=True)]
 
 
