@@ -6,9 +6,7 @@ import os
 
 from dagster import ConfigurableResource
 
-from caseload_pipeline.reference import Reference, load_reference
 from caseload_pipeline.settings import Settings, load_settings
-from caseload_pipeline.warehouse import Warehouse
 
 # Every asset that writes the working database runs in this pool; the
 # instance limits it to one step at a time (dagster.yaml), because DuckDB
@@ -28,10 +26,16 @@ class CaseloadData(ConfigurableResource):
              "CASELOAD_DUCKDB_PATH": self.duckdb_path}
         )
 
-    def reference(self) -> Reference:
+    # Imported on use: they pull in pandas and DuckDB, which the code location
+    # does not need to load (the UI answers sooner).
+    def reference(self):
+        from caseload_pipeline.reference import load_reference
+
         return load_reference(self.settings().reference_dir)
 
-    def warehouse(self) -> Warehouse:
+    def warehouse(self):
+        from caseload_pipeline.warehouse import Warehouse
+
         return Warehouse(self.settings())
 
     @classmethod

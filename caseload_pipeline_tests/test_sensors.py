@@ -197,20 +197,33 @@ def test_months_of_a_running_run_or_backfill_wait_for_it(dept):
     result = dept.tick()
     assert requested(result) == ["2023-05"]
     assert dept.tick().run_requests == []
-    # a backfill is running: new months wait for it
+    # a backfill of 2023-04 is running: that month waits for it, 2023-03 does not
     from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 
     dept.write_month("2023-04")
+    dept.write_month("2023-03")
     dept.instance.add_backfill(PartitionBackfill(
         backfill_id="b1", status=BulkActionStatus.REQUESTED, from_failure=False, tags={},
         backfill_timestamp=time.time(), partition_names=["2023-04"]))
+    assert requested(dept.tick()) == ["2023-03"]
     result = dept.tick()
     assert requested(result) == []
-    assert "a backfill is running" in result.skip_message
-    dept.instance.update_backfill(
-        dept.instance.get_backfill("b1").with_status(BulkActionStatus.COMPLETED_SUCCESS))
+    assert "2023-04 is being run" in result.skip_message
+    # an asset backfill, as the UI's "Materialize" of partitions creates it
+    dept.write_month("2023-02")
+    dept.instance.add_backfill(PartitionBackfill.from_asset_partitions(
+        backfill_id="b2", asset_graph=dept.repo.asset_graph, partition_names=["2023-02"],
+        asset_selection=[dg.AssetKey(k) for k in MONTH_TABLES],
+        backfill_timestamp=time.time(), tags={}, dynamic_partitions_store=dept.instance,
+        all_partitions=False, title=None, description=None, run_config=None))
+    result = dept.tick()
+    assert requested(result) == []
+    assert "2023-02 is being run" in result.skip_message
+    for backfill_id in ("b1", "b2"):
+        dept.instance.update_backfill(dept.instance.get_backfill(backfill_id).with_status(
+            BulkActionStatus.COMPLETED_SUCCESS))
     dept.instance.report_run_canceled(run)  # the run is over; its month was not loaded
-    assert requested(dept.tick()) == ["2023-04", MONTH]
+    assert requested(dept.tick()) == ["2023-02", "2023-04", MONTH]
 
 
 def test_automation_sensor_is_on_and_requests_the_audit_tables_after_months(dept):

@@ -18,7 +18,7 @@ from dagster import (
 
 from caseload_pipeline.assets.common import OWNERS, SINGLE_RUN, progress, reference_or_fail
 from caseload_pipeline.partitions import partition_months
-from caseload_pipeline.pipeline import validate_staged
+from caseload_pipeline.pipeline import validate_staged_months
 from caseload_pipeline.resources import WAREHOUSE_POOL, CaseloadData
 from caseload_pipeline.validation import gx_runner
 from caseload_pipeline.validation.findings import WARNING
@@ -68,14 +68,15 @@ def build_validate_assets(partitions_def):
         warehouse = caseload_data.warehouse()
         errors, warnings, checked = [], [], 0
         with warehouse.connect(reference) as con:
-            for month in partition_months(context):
-                staged = validate_staged(con, caseload_data.settings(), reference, month)
+            months = partition_months(context)
+            for staged in validate_staged_months(con, caseload_data.settings(), reference,
+                                                 months):
                 checked += len(staged.findings)
                 errors += staged.blocking
                 warnings += [f for f in staged.findings if f.severity == WARNING and not f.passed]
                 progress.info(
                     "%s: validated, %d blocking, %d warnings",
-                    month,
+                    staged.month,
                     len(staged.blocking),
                     sum(f.severity == WARNING and not f.passed for f in staged.findings),
                 )
