@@ -142,12 +142,6 @@ def ui(settings: Settings, port: int) -> int:
     home = prepare_dagster_home(settings)
     env = {**os.environ, "CASELOAD_DATA_DIR": str(settings.data_dir),
            "CASELOAD_DUCKDB_PATH": str(settings.duckdb_path), "DAGSTER_HOME": str(home)}
-    # Dagster 1.13 compares partition subsets with a tuple `!=` that also compares a
-    # lazily cached count, so whether the UI accepts a backfill of the months
-    # (staff + allocations, the metric tables: non-subsettable multi-assets) depends
-    # on set order, i.e. on the webserver's hash seed; this seed orders them so
-    # that it does (caseload_pipeline_tests/e2e checks it).
-    env.setdefault("PYTHONHASHSEED", "0")
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(home / "workspace.yaml"),
                "-h", "127.0.0.1", "-p", str(port)]
     print(f"Dagster UI on http://127.0.0.1:{port} (instance {home}); Ctrl-C stops it.",

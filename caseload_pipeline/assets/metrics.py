@@ -2,6 +2,7 @@
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetSpec,
     MaterializeResult,
     TableColumn,
@@ -91,6 +92,7 @@ def build_metric_assets(partitions_def):
         partitions_def=partitions_def,
         backfill_policy=SINGLE_RUN,
         pool=WAREHOUSE_POOL,
+        can_subset=True,  # all three are always computed together; see assets/load.py
     )
     def monthly_metrics(context: AssetExecutionContext, caseload_data: CaseloadData):
         reference = reference_or_fail(caseload_data)
@@ -117,21 +119,20 @@ def build_metric_assets(partitions_def):
             len(months),
             warehouse.settings.duckdb_path,
         )
-        yield MaterializeResult(asset_key="worker_monthly", metadata={"months": len(months)})
-        yield MaterializeResult(
-            asset_key="team_monthly",
-            metadata={
+        metadata = {
+            "worker_monthly": {"months": len(months)},
+            "team_monthly": {
                 "months": len(months),
                 f"teams_{months[-1]}": markdown_table(
                     teams, ["team", "workers", "cases", "avg", "per fte", "weighted"]
                 ),
             },
-        )
-        yield MaterializeResult(
-            asset_key="role_monthly",
-            metadata={
+            "role_monthly": {
                 f"roles_{months[-1]}": markdown_table(roles, ["role", "workers", "cases", "avg"]),
             },
-        )
+        }
+        for key, values in metadata.items():
+            if AssetKey(key) in context.selected_asset_keys:
+                yield MaterializeResult(asset_key=key, metadata=values)
 
     return [monthly_metrics]
