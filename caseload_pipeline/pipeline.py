@@ -12,7 +12,8 @@ from caseload_pipeline.months import Month
 from caseload_pipeline.reference import Reference
 from caseload_pipeline.settings import Settings
 from caseload_pipeline.staging import StagedMonth, read_staged, staged_as_extracted
-from caseload_pipeline.validation.rules import MonthContext, validate_months
+from caseload_pipeline.validation.rules import MonthContext
+from caseload_pipeline.validation.suites import validate_months
 from caseload_pipeline.warehouse import (
     load_month,
     previous_rows,

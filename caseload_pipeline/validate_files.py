@@ -11,7 +11,8 @@ from caseload_pipeline.months import parse_month
 from caseload_pipeline.reference import Reference
 from caseload_pipeline.settings import Settings
 from caseload_pipeline.validation.findings import ERROR, Finding
-from caseload_pipeline.validation.rules import MonthContext, validate_month
+from caseload_pipeline.validation.rules import MonthContext
+from caseload_pipeline.validation.suites import validate_month
 
 
 def validate_paths(settings: Settings, paths: list[Path], reference: Reference) -> list[Finding]:

@@ -17,9 +17,8 @@ from caseload_pipeline.validation.rules import (
     _run_rules,
     derive_columns,
     rules_for,
-    validate_month,
-    validate_months,
 )
+from caseload_pipeline.validation.suites import validate_month, validate_months
 from caseload_pipeline_tests import department as dep
 
 
