@@ -11,9 +11,7 @@ from caseload_pipeline.assets.common import (
     progress,
     reference_or_fail,
 )
-from caseload_pipeline.benchmarks import load_benchmarks
 from caseload_pipeline.resources import WAREHOUSE_POOL, CaseloadData
-from caseload_pipeline.warehouse import refresh_audit_tables
 
 # Refresh after any month changes, once no month run is in progress. Months
 # that were never loaded (no files yet) must not hold the audit back, so the
@@ -71,6 +69,9 @@ AUDIT_SPECS = [
 def build_audit_assets():
     @multi_asset(specs=AUDIT_SPECS, pool=WAREHOUSE_POOL, can_subset=False)
     def audit_tables(caseload_data: CaseloadData):
+        from caseload_pipeline.benchmarks import load_benchmarks
+        from caseload_pipeline.warehouse import refresh_audit_tables
+
         reference = reference_or_fail(caseload_data)
         settings = caseload_data.settings()
         benchmark_file, benchmark_note = benchmark_file_or_fail(settings)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from dagster import BackfillPolicy, BetaWarning, Failure, MetadataValue
 
-from caseload_pipeline.benchmarks import read_benchmark_choice
 from caseload_pipeline.reference import Reference, ReferenceDataError
 from caseload_pipeline.resources import CaseloadData
 from caseload_pipeline.settings import Settings
@@ -39,6 +38,8 @@ def benchmark_file_or_fail(settings: Settings) -> tuple[Path | None, str]:
     """The published benchmark file named in reference/benchmarks.yaml, if it is
     there, and a note for the asset's metadata. A named file that has not been
     downloaded yet is not an error: the report says no file was provided."""
+    from caseload_pipeline.benchmarks import read_benchmark_choice
+
     try:
         choice = read_benchmark_choice(settings.reference_dir)
     except ValueError as exc:

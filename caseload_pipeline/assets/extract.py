@@ -5,7 +5,6 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from caseload_pipeline.assets.common import OWNERS, SINGLE_RUN, progress
 from caseload_pipeline.partitions import partition_months
 from caseload_pipeline.resources import CaseloadData
-from caseload_pipeline.staging import stage_month
 
 
 def build_extract_assets(partitions_def):
@@ -22,6 +21,8 @@ def build_extract_assets(partitions_def):
         ),
     )
     def month_files(context: AssetExecutionContext, caseload_data: CaseloadData):
+        from caseload_pipeline.staging import stage_month
+
         settings = caseload_data.settings()
         rows = []
         for month in partition_months(context):

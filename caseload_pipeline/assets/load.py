@@ -4,7 +4,6 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResul
 
 from caseload_pipeline.assets.common import OWNERS, SINGLE_RUN, progress, reference_or_fail
 from caseload_pipeline.partitions import partition_months
-from caseload_pipeline.pipeline import load_validated
 from caseload_pipeline.resources import WAREHOUSE_POOL, CaseloadData
 
 LOAD_SPECS = [
@@ -41,6 +40,8 @@ def build_load_assets(partitions_def):
         can_subset=True,
     )
     def load_month_tables(context: AssetExecutionContext, caseload_data: CaseloadData):
+        from caseload_pipeline.pipeline import load_validated
+
         reference = reference_or_fail(caseload_data)
         months = partition_months(context)
         with caseload_data.warehouse().connect(reference) as con:

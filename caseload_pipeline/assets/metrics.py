@@ -19,7 +19,6 @@ from caseload_pipeline.assets.common import (
 )
 from caseload_pipeline.partitions import partition_months
 from caseload_pipeline.resources import WAREHOUSE_POOL, CaseloadData
-from caseload_pipeline.warehouse import refresh_metrics
 
 
 def _schema(*columns: tuple[str, str, str]) -> TableSchema:
@@ -95,6 +94,8 @@ def build_metric_assets(partitions_def):
         can_subset=True,  # all three are always computed together; see assets/load.py
     )
     def monthly_metrics(context: AssetExecutionContext, caseload_data: CaseloadData):
+        from caseload_pipeline.warehouse import refresh_metrics
+
         reference = reference_or_fail(caseload_data)
         months = partition_months(context)
         warehouse = caseload_data.warehouse()

@@ -18,9 +18,7 @@ from dagster import (
 
 from caseload_pipeline.assets.common import OWNERS, SINGLE_RUN, progress, reference_or_fail
 from caseload_pipeline.partitions import partition_months
-from caseload_pipeline.pipeline import validate_staged_months
 from caseload_pipeline.resources import WAREHOUSE_POOL, CaseloadData
-from caseload_pipeline.validation import gx_runner
 from caseload_pipeline.validation.findings import WARNING
 
 BLOCKING_CHECK = "passes_blocking_rules"
@@ -64,6 +62,9 @@ def build_validate_assets(partitions_def):
         ],
     )
     def month_validation(context: AssetExecutionContext, caseload_data: CaseloadData):
+        from caseload_pipeline.pipeline import validate_staged_months
+        from caseload_pipeline.validation import gx_runner
+
         reference = reference_or_fail(caseload_data)
         warehouse = caseload_data.warehouse()
         errors, warnings, checked = [], [], 0
