@@ -62,7 +62,7 @@ CREATE OR REPLACE TEMP MACRO flag(x, default_value) AS
 def hmac_macro(key: bytes) -> str:
     """HMAC-SHA256 as a DuckDB macro: H((k ^ opad) || H((k ^ ipad) || m)).
 
-    The same construction as caseload_pipeline/pseudonym.py (written out here
+    The same construction as caseload_pipeline/core/pseudonym.py (written out here
     so the baseline stays independent of the code it measures).
     """
     if len(key) > 64:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from caseload_pipeline_tests.department import write_reference  # noqa: E402
 
-INSTANCE_YAML = ROOT / "caseload_pipeline" / "instance" / "dagster.yaml"
+INSTANCE_YAML = ROOT / "caseload_pipeline" / "cli" / "dagster.yaml"
 EMPTY_MODULE = "from dagster import Definitions\n\ndefs = Definitions()\n"
 QUERY = """{ workspaceOrError { ... on Workspace { locationEntries { name
     locationOrLoadError { __typename } } } } }"""

@@ -2,7 +2,7 @@
 
     uv run python bench/bench_history.py [--repeat 1] [--keep] [--profile] [--cold-bytecode]
 
-Writes the demo department (caseload_pipeline.demo.write_demo: about 88
+Writes the demo department (caseload_pipeline.core.demo.write_demo: about 88
 months from 2019-07, some files as .xlsx) into a temporary data folder, then
 runs, one after the other, as subprocesses:
   (a) `caseload materialize --all` from a cold Dagster instance (one run for
@@ -42,9 +42,9 @@ MONTH_LINE = re.compile(r"^\s*\d{4}-\d{2}: ")  # "  2019-07: extracted ...", one
 
 def write_demo_folder(data_dir: Path) -> dict:
     try:
-        from caseload_pipeline.demo import write_demo
+        from caseload_pipeline.core.demo import write_demo
     except ImportError as exc:  # the generator is being written alongside
-        raise SystemExit(f"caseload_pipeline.demo is not importable yet: {exc}") from None
+        raise SystemExit(f"caseload_pipeline.core.demo is not importable yet: {exc}") from None
     summary = write_demo(data_dir)
     incoming = sorted((data_dir / "incoming").iterdir())
     return {"first_month": summary.first_month, "last_month": summary.last_month,

@@ -41,9 +41,9 @@ KEY = "benchmark-pseudonym-key-0123456789"  # fixed, so runs are comparable
 # not what an analyst's installed package does after its first run.
 PYCACHE = RESULTS_DIR / "pycache"
 WARM_IMPORTS = (
-    "import caseload_pipeline.cli, caseload_pipeline.runner, caseload_pipeline.definitions,"
-    " caseload_pipeline.report_writer, duckdb, yaml, python_calamine;"
-    " from caseload_pipeline.validation import gx_runner; gx_runner.expectations()"
+    "import caseload_pipeline.cli, caseload_pipeline.cli.runs, caseload_pipeline.definitions,"
+    " caseload_pipeline.core.report.writer, duckdb, yaml, python_calamine;"
+    " from caseload_pipeline.core.validation import gx_runner; gx_runner.expectations()"
 )
 # The progress line of `caseload materialize` that ends each stage.
 PIPELINE_STAGES = [

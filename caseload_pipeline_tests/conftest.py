@@ -106,7 +106,7 @@ class Project:
         if not self.product_instance:
             home = self.root / "dagster_home"
             home.mkdir(parents=True, exist_ok=True)
-            template = resources.files("caseload_pipeline.instance").joinpath("dagster.yaml")
+            template = resources.files("caseload_pipeline.cli").joinpath("dagster.yaml")
             (home / "dagster.yaml").write_text(
                 template.read_text(encoding="utf-8") + FAST_EVENT_LOG.format(home=home))
 

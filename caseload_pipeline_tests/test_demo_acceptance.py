@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from caseload_pipeline import cli
-from caseload_pipeline.reference import load_reference
+from caseload_pipeline.core.reference import load_reference
 
 PUBLISHED = Path(__file__).parent / "data" / "published_audits.csv"
 

@@ -1,0 +1,61 @@
+"""Loading: validated months replace their rows in `staff` and `allocations`
+(sql/staging/*.sql), with pseudonymised ids, and `load_log` records the files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from caseload_pipeline.core.contract import CASELOAD, STAFF
+from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.settings import Settings
+from caseload_pipeline.core.sql import sql
+from caseload_pipeline.core.staging import read_staged
+from caseload_pipeline.core.warehouse import set_refresh_months
+
+
+def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
+                   months: Sequence[Month], run_id: str) -> None:
+    """Load months that passed validation, all in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for month in months:
+            staged = read_staged(settings, month)
+            if staged.blocking:  # never load a month that failed, whoever asks
+                raise RuntimeError(f"{month} failed validation and cannot be loaded")
+            files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
+            load_month(con, month, staged.parquet(CASELOAD), staged.parquet(STAFF), files,
+                       run_id)
+        refresh_reassignment(con, months)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def load_month(con: duckdb.DuckDBPyConnection, month: Month, caseload: Path, staff: Path,
+               files: Sequence[tuple[str, str, int]], run_id: str) -> None:
+    """Replace one month's staff and allocations from validated staging files.
+
+    The caller owns the transaction, so a batch of months lands together or
+    not at all. `files` is (name, sha256, rows) for load_log.
+    """
+    con.execute("SET VARIABLE month = ?::DATE", [month.first_day])
+    con.execute("SET VARIABLE staff_path = ?", [str(staff)])
+    con.execute("SET VARIABLE caseload_path = ?", [str(caseload)])
+    for table in ("allocations", "staff", "load_log"):
+        con.execute(f"DELETE FROM {table} WHERE month = ?", [month.first_day])
+    con.execute("INSERT INTO staff " + sql("staging/stg_staff"))
+    con.execute("INSERT INTO allocations " + sql("staging/stg_allocations"))
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for name, digest, rows in files:
+        con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?)",
+                    [month.first_day, name, digest, rows, now, run_id])
+
+
+def refresh_reassignment(con: duckdb.DuckDBPyConnection, months: Sequence[Month]) -> None:
+    set_refresh_months(con, months)
+    con.execute(sql("staging/reassignment"))

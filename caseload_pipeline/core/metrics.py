@@ -1,0 +1,24 @@
+"""The monthly metric tables (SPEC 5): worker, team and role per month, from the
+loaded `allocations` and `staff` (sql/metrics/*.sql)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.sql import sql
+from caseload_pipeline.core.warehouse import set_refresh_months
+
+METRIC_TABLES = ("worker_monthly", "team_monthly", "role_monthly")
+
+
+def refresh_metrics(con: duckdb.DuckDBPyConnection, months: Sequence[Month]) -> None:
+    """Recompute the monthly metric tables for these months (and the month after
+    each, whose reassignment flags may have changed)."""
+    extended = sorted(set(months) | {m.next() for m in months})
+    set_refresh_months(con, extended)
+    for table in METRIC_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE month IN (SELECT month FROM refresh_months)")
+        con.execute(f"INSERT INTO {table} " + sql(f"metrics/{table}"))

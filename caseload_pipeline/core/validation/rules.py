@@ -1,0 +1,184 @@
+"""The validation rules of SPEC 3 as Great Expectations expectations.
+
+Each file's text frame gets a few derived columns (parsed numbers and dates,
+folded team names, the roster team) so that every rule is one standard
+expectation. A rule's outcome becomes a `Finding`; its examples are read back
+from the original text at the line numbers GX reports, so a message shows what
+the person typed, never a parsed value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from caseload_pipeline.core.contract import STAFF
+from caseload_pipeline.core.findings import ERROR, WARNING
+from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.normalise import fold_name
+from caseload_pipeline.core.reference import Reference
+
+FLAGS = ("true", "false", "yes", "no", "y", "n", "1", "0")
+LEVEL_PATTERN = r"(?i)^(?:low|medium|high)$"
+FLAG_PATTERN = r"(?i)^(?:" + "|".join(FLAGS) + r")$"
+MAX_ALLOCATIONS = 60
+INVALID = -1  # a derived value for text that does not parse: fails every range rule
+
+
+@dataclass(frozen=True)
+class Rule:
+    words: str  # the rule in plain words
+    column: str | None  # the column a person looks at
+    expectation: str  # GX expectation class name
+    kwargs: dict[str, Any]
+    severity: str = ERROR
+
+
+@dataclass(frozen=True)
+class MonthContext:
+    """What the rules need beyond the file itself."""
+
+    month: Month
+    reference: Reference
+    previous_rows: dict[str, int]  # rows of each kind in the previous loaded month
+
+
+def _by_distinct(text: pd.Series, convert) -> pd.Series:
+    """Apply `convert` to each distinct value once and map the result back.
+
+    Team names, dates and numbers repeat a great deal in a month's file, so
+    this is far cheaper than converting every row."""
+    distinct = pd.Series(text.dropna().unique(), dtype=object)
+    converted = pd.Series(convert(distinct).to_numpy(), index=distinct.to_numpy())
+    return text.map(converted).astype(converted.dtype if len(converted) else float)
+
+
+def _dates(text: pd.Series) -> pd.Series:
+    """yyyymmdd integers; INVALID where text is present but not a date."""
+    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    uk = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    parsed = iso.fillna(uk)
+    as_int = parsed.dt.year * 10000 + parsed.dt.month * 100 + parsed.dt.day
+    return as_int.fillna(INVALID).astype(float)
+
+
+def _numbers(text: pd.Series, whole: bool = False) -> pd.Series:
+    """Numbers; INVALID where text is present but not a (whole) number."""
+    number = pd.to_numeric(text, errors="coerce")
+    bad = number.isna() | (whole & (number % 1 != 0))
+    return number.where(~bad, INVALID).astype(float)
+
+
+def _yyyymmdd(day) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def derive_columns(kind: str, frame: pd.DataFrame, ctx: MonthContext,
+                   roster: pd.DataFrame | None) -> pd.DataFrame:
+    """The frame plus the derived columns the rules look at (prefixed `_`).
+
+    Blank text stays missing (GX skips missing values in column rules); text
+    that does not parse becomes INVALID, which every range rule refuses."""
+    out = frame.copy()
+    out["_team"] = _by_distinct(out["team"], lambda s: s.map(fold_name))
+    out["_team_canonical"] = out["_team"].map(ctx.reference.team_aliases)
+    if kind == STAFF:
+        out["_role"] = _by_distinct(out["role"], lambda s: s.map(fold_name))
+        out["_fte"] = _by_distinct(out["fte"], _numbers)
+    else:
+        out["_travel"] = _by_distinct(out["travel_minutes"], lambda s: _numbers(s, whole=True))
+        out["_snapshot_date"] = _by_distinct(out["snapshot_date"], _dates)
+        out["_allocated_on"] = _by_distinct(out["allocated_on"], _dates)
+        out["_worker_allocations"] = out.groupby("worker_id", dropna=True)["case_id"].transform(
+            "size").astype(float)
+        if roster is not None:
+            roster_team = dict(zip(roster["worker_id"], roster["_team_canonical"], strict=True))
+            out["_roster_team"] = out["worker_id"].map(roster_team)
+            # A boolean, not a 50,000-name value set: GX copies an expectation's
+            # configuration many times, and a large set made that dominate.
+            on_roster = out["worker_id"].isin(roster["worker_id"])
+            out["_on_roster"] = on_roster.where(out["worker_id"].notna())
+    return out
+
+
+def rules_for(kind: str, ctx: MonthContext, roster: pd.DataFrame | None) -> list[Rule]:
+    month, ref = ctx.month, ctx.reference
+    rules = [Rule("the file must have at least one data row", None,
+                  "ExpectTableRowCountToBeBetween", {"min_value": 1})]
+    team_set = sorted(ref.team_aliases)
+    if kind == STAFF:
+        rules += [
+            Rule("worker_id must not be blank", "worker_id",
+                 "ExpectColumnValuesToNotBeNull", {"column": "worker_id"}),
+            Rule("worker_id must appear only once in the file", "worker_id",
+                 "ExpectColumnValuesToBeUnique", {"column": "worker_id"}),
+            Rule("team must not be blank", "team", "ExpectColumnValuesToNotBeNull",
+                 {"column": "team"}),
+            Rule("team must be a team in teams.csv (name or alias)", "team",
+                 "ExpectColumnValuesToBeInSet", {"column": "_team", "value_set": team_set}),
+            Rule("role must not be blank", "role", "ExpectColumnValuesToNotBeNull",
+                 {"column": "role"}),
+            Rule("role must be a role in roles.csv (name or alias)", "role",
+                 "ExpectColumnValuesToBeInSet",
+                 {"column": "_role", "value_set": sorted(ref.role_aliases)}),
+            Rule("fte must not be blank", "fte", "ExpectColumnValuesToNotBeNull",
+                 {"column": "fte"}),
+            Rule("fte must be a number greater than 0 and at most 1", "fte",
+                 "ExpectColumnValuesToBeBetween",
+                 {"column": "_fte", "min_value": 0, "max_value": 1, "strict_min": True}),
+        ]
+        for column in ("case_holding", "protected_caseload"):
+            rules.append(Rule(f"{column} must be true/false, yes/no, y/n or 1/0", column,
+                              "ExpectColumnValuesToMatchRegex",
+                              {"column": column, "regex": FLAG_PATTERN}))
+    else:
+        first, last = _yyyymmdd(month.first_day), _yyyymmdd(month.last_day)
+        rules += [
+            Rule("case_id must not be blank", "case_id", "ExpectColumnValuesToNotBeNull",
+                 {"column": "case_id"}),
+            Rule("worker_id must not be blank", "worker_id", "ExpectColumnValuesToNotBeNull",
+                 {"column": "worker_id"}),
+            Rule("each case_id and worker_id pair must appear only once", "case_id, worker_id",
+                 "ExpectCompoundColumnsToBeUnique", {"column_list": ["case_id", "worker_id"]}),
+            Rule("team must be a team in teams.csv (name or alias)", "team",
+                 "ExpectColumnValuesToBeInSet", {"column": "_team", "value_set": team_set}),
+            Rule("complexity must be low, medium or high (or blank)", "complexity",
+                 "ExpectColumnValuesToMatchRegex",
+                 {"column": "complexity", "regex": LEVEL_PATTERN}),
+            Rule("risk must be low, medium or high (or blank)", "risk",
+                 "ExpectColumnValuesToMatchRegex", {"column": "risk", "regex": LEVEL_PATTERN}),
+            Rule("travel_minutes must be a whole number from 0 to 600", "travel_minutes",
+                 "ExpectColumnValuesToBeBetween",
+                 {"column": "_travel", "min_value": 0, "max_value": 600}),
+            Rule(f"snapshot_date must be a date in {month} (2023-06-30 or 30/06/2023)",
+                 "snapshot_date", "ExpectColumnValuesToBeBetween",
+                 {"column": "_snapshot_date", "min_value": first, "max_value": last}),
+            Rule(f"allocated_on must be a date on or before {month.last_day.isoformat()}",
+                 "allocated_on", "ExpectColumnValuesToBeBetween",
+                 {"column": "_allocated_on", "min_value": 19000101, "max_value": last}),
+            Rule(f"a worker should hold at most {MAX_ALLOCATIONS} allocations", "worker_id",
+                 "ExpectColumnValuesToBeBetween",
+                 {"column": "_worker_allocations", "max_value": MAX_ALLOCATIONS}, WARNING),
+        ]
+        if roster is not None:
+            rules += [
+                Rule("allocations should be to a worker on the month's staff roster "
+                     "(others are kept but left out of averages)", "worker_id",
+                     "ExpectColumnValuesToBeInSet",
+                     {"column": "_on_roster", "value_set": [True]}, WARNING),
+                Rule("the case system's team should match the worker's roster team", "team",
+                     "ExpectColumnPairValuesToBeEqual",
+                     {"column_A": "_team_canonical", "column_B": "_roster_team",
+                      "ignore_row_if": "either_value_is_missing"}, WARNING),
+            ]
+    previous = ctx.previous_rows.get(kind)
+    if previous:
+        rules.append(Rule(
+            f"the row count should be within 50 % of the previous loaded month ({previous} rows)",
+            None, "ExpectTableRowCountToBeBetween",
+            {"min_value": math.ceil(previous * 0.5), "max_value": math.floor(previous * 1.5)},
+            WARNING))
+    return rules

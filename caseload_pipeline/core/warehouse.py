@@ -1,0 +1,118 @@
+"""The pipeline's private DuckDB database and the analyst copy it publishes.
+
+Only the pipeline opens `.pipeline/working.duckdb`. After a step that leaves
+the tables consistent, `publish()` writes a copy next to
+`$CASELOAD_DUCKDB_PATH` and renames it into place, so analysts holding the old
+file open (even read-write) never block a run and never see a half-loaded
+month: they keep their snapshot until they reconnect.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.pseudonym import pseudonym_key, sql_macro
+from caseload_pipeline.core.reference import Reference
+from caseload_pipeline.core.settings import Settings
+from caseload_pipeline.core.sql import sql
+
+MACROS = [
+    "CREATE OR REPLACE TEMP MACRO fold(x) AS lower(regexp_replace(trim(x), '\\s+', ' ', 'g'))",
+    "CREATE OR REPLACE TEMP MACRO parse_date(x) AS"
+    " coalesce(try_strptime(x, '%Y-%m-%d'), try_strptime(x, '%d/%m/%Y'))::DATE",
+    "CREATE OR REPLACE TEMP MACRO parse_flag(x, default_value) AS"
+    " CASE WHEN x IS NULL THEN default_value"
+    " ELSE lower(trim(x)) IN ('true', 'yes', 'y', '1') END",
+]
+
+
+class Warehouse:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @contextmanager
+    def connect(self, reference: Reference | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the working database with the schema, macros and,
+        when given, the reference data and weights in place."""
+        path = self.settings.working_db_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        try:
+            con.execute(sql("schema"))
+            con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key)))
+            for macro in MACROS:
+                con.execute(macro)
+            if reference is not None:
+                sync_reference(con, reference)
+            yield con
+        finally:
+            con.close()
+
+    def publish(self) -> Path:
+        """Copy the working database to the analyst path atomically."""
+        target = self.settings.duckdb_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self.connect() as con:
+            con.execute("CHECKPOINT")
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(self.settings.working_db_path, temporary)
+        os.replace(temporary, target)
+        return target
+
+
+def sync_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
+    """Reference tables (public) and the alias/weight lookups (temporary)."""
+    tables = {
+        "teams": pd.DataFrame(list(ref.teams.items()), columns=["team", "service_area"]),
+        "roles": pd.DataFrame(list(ref.roles.items()),
+                              columns=["role", "capacity_points_per_fte"]),
+        "team_lineage": pd.DataFrame(ref.lineage, columns=["team", "predecessor", "from_audit"]),
+        "audit_baselines": pd.DataFrame(ref.baselines,
+                                        columns=["audit", "dimension", "name", "avg_caseload"]),
+        "staff_survey": pd.DataFrame(ref.survey, columns=["year", "pct_fair_and_manageable"]),
+        "audits": pd.DataFrame(
+            [(a.name, a.first_month.first_day, a.last_month.first_day, len(a.months), a.previous)
+             for a in ref.audits],
+            columns=["audit", "first_month", "last_month", "months_expected", "previous_audit"]),
+    }
+    for name, frame in tables.items():
+        con.register("incoming_rows", frame)
+        con.execute(f"DELETE FROM {name}")
+        con.execute(f"INSERT INTO {name} SELECT * FROM incoming_rows")
+        con.unregister("incoming_rows")
+
+    lookups = {
+        "team_alias": pd.DataFrame(list(ref.team_aliases.items()), columns=["folded", "team"]),
+        "role_alias": pd.DataFrame(list(ref.role_aliases.items()), columns=["folded", "role"]),
+        "level_weights": pd.DataFrame(
+            [("complexity", k, v) for k, v in ref.weights.complexity.items()]
+            + [("risk", k, v) for k, v in ref.weights.risk.items()],
+            columns=["dimension", "level", "points"]),
+    }
+    for name, frame in lookups.items():
+        con.register(f"{name}_rows", frame)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_rows")
+        con.unregister(f"{name}_rows")
+    w = ref.weights
+    for name, value in {
+        "protected_caseload_factor": w.protected_caseload_factor,
+        "minutes_per_point": w.minutes_per_point,
+        "max_travel_points": w.max_travel_points,
+        "band_green": w.green,
+        "band_amber": w.amber,
+    }.items():
+        con.execute(f"SET VARIABLE {name} = {float(value)!r}::DOUBLE")
+
+
+def set_refresh_months(con: duckdb.DuckDBPyConnection, months: Sequence[Month]) -> None:
+    """The months the next metric or reassignment statement works on (a temp table)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE refresh_months (month DATE)")
+    con.executemany("INSERT INTO refresh_months VALUES (?)", [[m.first_day] for m in months])

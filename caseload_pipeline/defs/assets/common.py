@@ -1,0 +1,58 @@
+"""Small helpers shared by the asset modules."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dagster import BackfillPolicy, Failure, MetadataValue
+
+from caseload_pipeline.core.reference import Reference, ReferenceDataError
+from caseload_pipeline.core.settings import Settings
+from caseload_pipeline.defs.resources import CaseloadData
+
+# Month assets take a whole range in one run: each run is a process that takes
+# seconds to start, and DuckDB has one writer, so few big runs beat many small.
+SINGLE_RUN = BackfillPolicy.single_run()
+OWNERS = ["team:performance-and-intelligence"]
+
+# The CLI prints this logger's records as progress lines.
+progress = logging.getLogger("caseload_pipeline.progress")
+
+
+def reference_or_fail(data: CaseloadData) -> Reference:
+    try:
+        return data.reference()
+    except ReferenceDataError as exc:
+        raise Failure(
+            description="Reference files are wrong:\n" + "\n".join(exc.problems),
+            metadata={"problems": MetadataValue.md("\n".join(f"* {p}" for p in exc.problems))},
+        ) from None
+
+
+def benchmark_file_or_fail(settings: Settings) -> tuple[Path | None, str]:
+    """The published benchmark file named in reference/benchmarks.yaml, if it is
+    there, and a note for the asset's metadata. A named file that has not been
+    downloaded yet is not an error: the report says no file was provided."""
+    from caseload_pipeline.core.benchmarks import read_benchmark_choice
+
+    try:
+        choice = read_benchmark_choice(settings.reference_dir)
+    except ValueError as exc:
+        raise Failure(description=str(exc)) from None
+    path = choice.path(settings.external_dir)
+    if path is None:
+        return None, "reference/benchmarks.yaml names no file"
+    if not path.is_file():
+        return None, f"{choice.file} is not in {settings.external_dir} (not downloaded yet)"
+    return path, str(path)
+
+
+def markdown_table(rows: list[tuple], columns: list[str]) -> MetadataValue:
+    def cell(value) -> str:
+        text = f"{value:.1f}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return MetadataValue.md("\n".join(lines))

@@ -1,0 +1,35 @@
+"""Loading the code location stays light: no data libraries at import."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_code_location_loads_without_pandas_duckdb_or_great_expectations(tmp_path):
+    probe = ("import sys, caseload_pipeline.definitions as d; d.defs.resolve_all_job_defs();"
+             " print(sorted(m for m in ('pandas', 'duckdb', 'great_expectations')"
+             " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={"CASELOAD_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_dg_loads_the_project_from_the_repository_root(tmp_path):
+    """`dg check defs` and `dg list defs` work from the root ([tool.dg] in pyproject)."""
+    root = Path(__file__).resolve().parents[2]
+    dg = Path(sys.executable).with_name("dg")
+    env = {"CASELOAD_DATA_DIR": str(tmp_path), "PATH": f"{dg.parent}:/usr/bin:/bin",
+           "HOME": str(tmp_path), "VIRTUAL_ENV": str(dg.parent.parent)}
+    check = subprocess.run([str(dg), "check", "defs"], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "All definitions loaded successfully" in check.stdout + check.stderr
+    listed = subprocess.run([str(dg), "list", "defs", "--json"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stderr
+    data = json.loads(listed.stdout)
+    keys = {asset["asset_key"] for asset in data["assets"]}
+    assert {"month_files", "team_monthly", "audit_comparison", "audit_reports"} <= keys
+    assert {job["name"] for job in data["jobs"]} >= {"monthly_job", "audit_job"}
