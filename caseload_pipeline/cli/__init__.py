@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from caseload_pipeline.core.months import Month, last_complete_month, parse_month
+from caseload_pipeline.core.problems import PipelineProblem
 from caseload_pipeline.core.settings import Settings, SettingsError, load_settings
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -120,6 +121,33 @@ def demo(settings: Settings) -> int:
     return code
 
 
+def rebuild(settings: Settings, from_files: bool) -> int:
+    """Set a damaged working database aside and build a new one, from the
+    analysts' copy or from the files in incoming/."""
+    from caseload_pipeline.core.recovery import rebuild_from_snapshot, start_empty
+
+    _show_progress()
+    if from_files:
+        months = months_to_run(
+            argparse.Namespace(month=None, all=True, from_month=None, to_month=None), settings)
+        done = start_empty(settings, "caseload rebuild")
+        if done.set_aside:
+            print(f"The old working database is set aside as {done.set_aside}.",
+                  file=sys.stderr)
+        return materialize(settings, months)
+    done = rebuild_from_snapshot(settings, "caseload rebuild")
+    if done.set_aside:
+        print(f"The old working database is set aside as {done.set_aside} (delete it "
+              "when you no longer need it).", file=sys.stderr)
+    print(f"Rebuilt {settings.working_db_path} from {settings.duckdb_path}: "
+          f"{done.months} month(s).", file=sys.stderr)
+    if done.differing:
+        listed = ", ".join(str(m) for m in done.differing)
+        print(f"The files in incoming/ for {listed} are not what it holds: run "
+              "`caseload materialize` for those months (or --all).", file=sys.stderr)
+    return EXIT_OK
+
+
 def report(settings: Settings, audit: str) -> int:
     from caseload_pipeline.core.report.writer import write_report_for
 
@@ -146,6 +174,10 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+", type=Path)
     r = sub.add_parser("report", help="(re)write an audit's report and print its path")
     r.add_argument("--audit", required=True, help='e.g. "2023/24"')
+    b = sub.add_parser("rebuild", help="rebuild a damaged working database from the "
+                                       "analysts' copy (or from incoming/)")
+    b.add_argument("--from-files", action="store_true",
+                   help="start empty and run every month with files in incoming/")
     u = sub.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     return p
@@ -165,11 +197,16 @@ def main(argv: list[str] | None = None) -> int:
             return validate(settings, args.files)
         if args.command == "report":
             return report(settings, args.audit)
+        if args.command == "rebuild":
+            return rebuild(settings, args.from_files)
         from caseload_pipeline.cli.ui import ui
 
         return ui(settings, args.port)
     except (SettingsError, UsageError) as exc:
         print(f"caseload: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except PipelineProblem as exc:  # a lock not freed in time, a damaged database
+        print(f"caseload: {exc}", file=sys.stderr)
+        return EXIT_DATA
 
 

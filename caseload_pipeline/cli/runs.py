@@ -4,17 +4,25 @@ every run the CLI starts shows in the UI's run history."""
 from __future__ import annotations
 
 import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dagster import DagsterEventType, DagsterInstance
 
 from caseload_pipeline.cli.instance import prepare_dagster_home
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.problems import PipelineProblem
+from caseload_pipeline.core.run_lock import RunLock
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.staging import read_staged
 from caseload_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from caseload_pipeline.defs.reaper import reap_dead_runs
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# How often a run started here looks for dead runs while it goes (seconds).
+REAP_EVERY = 15.0
 
 
 @dataclass
@@ -50,33 +58,64 @@ def _job(settings: Settings, name: str):
     return build_definitions(settings).resolve_job_def(name)
 
 
-def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
-    """One run of the monthly job over [first, last] of `months`."""
+@contextlib.contextmanager
+def _reaping_meanwhile(instance: DagsterInstance, settings: Settings,
+                       every: float = REAP_EVERY) -> Iterator[None]:
+    """While our run waits (for a pool slot a dead run holds, say), keep looking
+    for runs whose process died; the UI's sensors do the same when it runs."""
+    stop = threading.Event()
+
+    def watch():
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):  # a busy instance: next time
+                reap_dead_runs(instance, settings)
+
+    watcher = threading.Thread(target=watch, name="caseload-reaper", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+
+
+def _execute(settings: Settings, name: str, tags: dict[str, str], months: list[Month]):
+    """Run job `name` in this process, holding the run's lock throughout."""
     prepare_dagster_home(settings)
     instance = DagsterInstance.get()
-    job = _job(settings, "monthly_job")
+    job = _job(settings, name)
+    reap_dead_runs(instance, settings)  # a dead run must not keep us waiting
+    run_id = str(uuid.uuid4())
+    run_lock = RunLock(settings, run_id, f"caseload {name} (run {run_id[:8]})", months)
+    run_lock.hold()
+    succeeded = False
+    try:
+        with _reaping_meanwhile(instance, settings):
+            result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET,
+                                            raise_on_error=False, run_id=run_id)
+        succeeded = result.success
+        messages = []
+        if not result.success:
+            for month in months:
+                with contextlib.suppress(PipelineProblem):
+                    messages += [f.message
+                                 for f in read_staged(settings, month, run_id).blocking]
+            if not messages:
+                messages = _failure_messages(instance, run_id)
+        return RunOutcome(run_id, result.success, messages)
+    finally:
+        run_lock.release(succeeded)
+
+
+def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
+    """One run of the monthly job over [first, last] of `months`."""
     tags = {
         PARTITION_RANGE_START_TAG: str(months[0]),
         PARTITION_RANGE_END_TAG: str(months[-1]),
         "caseload/started_by": "cli",
     }
-    result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET,
-                                    raise_on_error=False)
-    messages = []
-    if not result.success:
-        for month in months:
-            with contextlib.suppress(FileNotFoundError):
-                messages += [f.message for f in read_staged(settings, month).blocking]
-        if not messages:
-            messages = _failure_messages(instance, result.run_id)
-    return RunOutcome(result.run_id, result.success, messages)
+    return _execute(settings, "monthly_job", tags, months)
 
 
 def run_audit(settings: Settings) -> RunOutcome:
-    prepare_dagster_home(settings)
-    instance = DagsterInstance.get()
-    job = _job(settings, "audit_job")
-    result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False,
-                                    tags={"caseload/started_by": "cli"})
-    messages = [] if result.success else _failure_messages(instance, result.run_id)
-    return RunOutcome(result.run_id, result.success, messages)
+    return _execute(settings, "audit_job", {"caseload/started_by": "cli"}, [])

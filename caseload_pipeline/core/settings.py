@@ -17,6 +17,8 @@ class SettingsError(Exception):
 
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# How long a writer waits for the working database before giving up (seconds).
+DEFAULT_LOCK_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Settings:
     pseudonym_key: str | None
     dagster_home: Path
     first_month: str | None
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 
     @property
     def incoming_dir(self) -> Path:
@@ -53,8 +56,19 @@ class Settings:
         return self.pipeline_dir / "working.duckdb"
 
     @property
+    def working_lock_path(self) -> Path:
+        # Every writer of the working database holds this lock (core/locks.py).
+        return self.pipeline_dir / "working.duckdb.lock"
+
+    @property
     def staging_dir(self) -> Path:
+        # One folder per run: .pipeline/staging/<run id>/<month>/
         return self.pipeline_dir / "staging"
+
+    @property
+    def runs_dir(self) -> Path:
+        # One lock per running run, held by the process that runs it (core/run_lock.py).
+        return self.pipeline_dir / "runs"
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -84,10 +98,20 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if first_month is not None and not _MONTH.match(first_month):
         raise SettingsError(f"CASELOAD_FIRST_MONTH={first_month!r} must look like 2019-07")
 
+    timeout_raw = env.get("CASELOAD_LOCK_TIMEOUT") or None
+    try:
+        lock_timeout = DEFAULT_LOCK_TIMEOUT if timeout_raw is None else float(timeout_raw)
+    except ValueError:
+        lock_timeout = -1.0
+    if not 0 <= lock_timeout < float("inf"):
+        raise SettingsError(f"CASELOAD_LOCK_TIMEOUT={timeout_raw!r} must be a number of "
+                            "seconds, 0 or more")
+
     return Settings(
         data_dir=data_dir,
         duckdb_path=duckdb_path,
         pseudonym_key=key,
         dagster_home=dagster_home,
         first_month=first_month,
+        lock_timeout=lock_timeout,
     )

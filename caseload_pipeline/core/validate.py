@@ -15,6 +15,7 @@ from caseload_pipeline.core.contract import CASELOAD, FILE_NAME, STAFF
 from caseload_pipeline.core.extract import extract_file
 from caseload_pipeline.core.findings import ERROR, Finding
 from caseload_pipeline.core.months import Month, parse_month
+from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.staging import StagedMonth, read_staged, staged_as_extracted
@@ -71,10 +72,12 @@ def _batches(staged: list[StagedMonth]) -> list[list[StagedMonth]]:
 
 
 def validate_staged_months(con: duckdb.DuckDBPyConnection, settings: Settings,
-                           reference: Reference, months: Sequence[Month]) -> list[StagedMonth]:
-    """Run the suites on the staged files of `months`, validated together, and
-    store each month's findings against it in `data_quality`."""
-    staged_months = [read_staged(settings, month) for month in months]
+                           reference: Reference, months: Sequence[Month],
+                           run_id: str) -> list[StagedMonth]:
+    """Run the suites on the files run `run_id` staged for `months`, validated
+    together; store each month's findings against it in `data_quality`, and in
+    the run's manifest with the hashes of the staged files validated."""
+    staged_months = [read_staged(settings, month, run_id) for month in months]
     for batch in _batches(staged_months):
         items = [(MonthContext(s.month, reference, previous_rows(con, s.month)),
                   staged_as_extracted(s, CASELOAD), staged_as_extracted(s, STAFF))
@@ -83,6 +86,7 @@ def validate_staged_months(con: duckdb.DuckDBPyConnection, settings: Settings,
             staged.findings = list(staged.extraction) + found
             staged.save()
             record_findings(con, staged.month, staged.findings)
+            pause_point("validate")
     return staged_months
 
 

@@ -1,15 +1,25 @@
 """The pipeline's private DuckDB database and the analyst copy it publishes.
 
-Only the pipeline opens `.pipeline/working.duckdb`. After a step that leaves
-the tables consistent, `publish()` writes a copy next to
-`$CASELOAD_DUCKDB_PATH` and renames it into place, so analysts holding the old
-file open (even read-write) never block a run and never see a half-loaded
-month: they keep their snapshot until they reconnect.
+Only the pipeline opens `.pipeline/working.duckdb`, and only one process at a
+time: every connection to it holds the writer lock beside it
+(`working.duckdb.lock`, core/locks.py), whatever started the process (the CLI,
+`caseload ui`, a plain `dagster dev`, a deployment), so no run ever meets
+DuckDB's own "Could not set lock" error. A writer that finds the lock taken
+waits, saying who holds it, and gives up after CASELOAD_LOCK_TIMEOUT seconds.
+
+After a step that leaves the tables consistent, `publish()` writes a copy next
+to `$CASELOAD_DUCKDB_PATH` and renames it into place, under the same lock, so
+analysts holding the old file open (even read-write) never block a run and
+never see a half-loaded month: they keep their snapshot until they reconnect.
+A process killed while publishing leaves only a temporary file, which the
+next writer removes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,11 +28,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from caseload_pipeline.core.locks import FileLock
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.pause import pause_point
+from caseload_pipeline.core.problems import PipelineProblem
 from caseload_pipeline.core.pseudonym import pseudonym_key, sql_macro
 from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
+
+progress = logging.getLogger("caseload_pipeline.progress")
 
 MACROS = [
     "CREATE OR REPLACE TEMP MACRO fold(x) AS lower(regexp_replace(trim(x), '\\s+', ' ', 'g'))",
@@ -33,39 +48,127 @@ MACROS = [
     " ELSE lower(trim(x)) IN ('true', 'yes', 'y', '1') END",
 ]
 
+# Months loaded whose metric tables are not recomputed yet: written in the
+# load's transaction, cleared in the metrics' (core/load.py, core/metrics.py),
+# so a run killed in between leaves the work to the next run, whatever its
+# months. Internal: the `pipeline` schema is not part of the analyst tables.
+METRICS_DUE = "pipeline.metrics_due"
+
+# What DuckDB says about a file it cannot read as a database (cut short,
+# overwritten, not a database). Anything else (a full disk, memory) is not
+# damage and is raised as it is.
+_DAMAGED = re.compile(r"checksum|corrupt|not a valid DuckDB database|"
+                      r"could not read enough bytes|failed to deserialize|"
+                      r"invalid (block|database) header", re.IGNORECASE)
+
+
+class WarehouseDamaged(PipelineProblem):
+    pass
+
+
+def damaged_message(settings: Settings, error: Exception) -> str:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (f"The pipeline's working database {settings.working_db_path} is damaged "
+            f"(DuckDB: {reason}). The analysts' copy {settings.duckdb_path} is not "
+            "affected. Rebuild the working database from that copy with `caseload "
+            "rebuild`, or from every file in incoming/ with `caseload rebuild "
+            "--from-files` (see README, 'When something goes wrong').")
+
+
+def is_damage(error: Exception) -> bool:
+    return isinstance(error, duckdb.Error) and bool(_DAMAGED.search(str(error)))
+
 
 class Warehouse:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, holder: str | None = None):
         self.settings = settings
+        # Named in the lock file, so a waiting writer can say what it waits for.
+        self.holder = holder or f"process {os.getpid()}"
+
+    def writer_lock(self) -> FileLock:
+        return FileLock(self.settings.working_lock_path, self.holder,
+                        f"the working database ({self.settings.working_db_path})")
 
     @contextmanager
     def connect(self, reference: Reference | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the working database with the schema, macros and,
-        when given, the reference data and weights in place."""
+        when given, the reference data and weights in place; the writer lock
+        is held until it closes."""
         path = self.settings.working_db_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path))
+        lock = self.writer_lock()
+        lock.acquire(self.settings.lock_timeout)
         try:
-            con.execute(sql("schema"))
-            con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key)))
-            for macro in MACROS:
-                con.execute(macro)
-            if reference is not None:
-                sync_reference(con, reference)
-            yield con
+            remove_dead_copies(self.settings.duckdb_path)
+            try:
+                con = duckdb.connect(str(path))
+            except duckdb.Error as exc:
+                if is_damage(exc):
+                    raise WarehouseDamaged(damaged_message(self.settings, exc)) from None
+                raise
+            try:
+                con.execute(sql("schema"))
+                con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key)))
+                for macro in MACROS:
+                    con.execute(macro)
+                if reference is not None:
+                    sync_reference(con, reference)
+                yield con
+            except duckdb.Error as exc:
+                if is_damage(exc):
+                    raise WarehouseDamaged(damaged_message(self.settings, exc)) from None
+                raise
+            finally:
+                con.close()
         finally:
-            con.close()
+            lock.release()
 
-    def publish(self) -> Path:
-        """Copy the working database to the analyst path atomically."""
+    def publish(self, con: duckdb.DuckDBPyConnection | None = None) -> Path | None:
+        """Copy the working database to the analyst path atomically (None when
+        nothing was published because loaded months still wait for their metrics).
+
+        Give the open connection when there is one: the lock is then held from
+        the step's last write to the rename, so the copy holds exactly the
+        state the step left."""
+        if con is None:
+            with self.connect() as own:
+                return self.publish(own)
+        due = months_due(con)
+        if due:
+            progress.info("not published yet: %s loaded, metrics not computed yet (the next "
+                          "monthly run computes them)", ", ".join(str(m) for m in due))
+            return None
         target = self.settings.duckdb_path
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as con:
-            con.execute("CHECKPOINT")
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(self.settings.working_db_path, temporary)
-        os.replace(temporary, target)
+        try:
+            write_snapshot(con, self.settings.working_db_path, temporary)
+            pause_point("publish")
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         return target
+
+
+def write_snapshot(con: duckdb.DuckDBPyConnection, working: Path, temporary: Path) -> None:
+    """Write the analysts' copy of the working database (open as `con`, writer
+    lock held) to `temporary`: a checkpoint puts every change in the file, and
+    nothing writes to it until the lock is released."""
+    con.execute("CHECKPOINT")
+    shutil.copyfile(working, temporary)
+
+
+def remove_dead_copies(target: Path) -> None:
+    """Remove copies a killed publish left beside the analyst file. Only the
+    holder of the writer lock publishes, so any copy found by it is dead."""
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
+        leftover.unlink(missing_ok=True)
+
+
+def months_due(con: duckdb.DuckDBPyConnection) -> list[Month]:
+    rows = con.execute(f"SELECT month FROM {METRICS_DUE} ORDER BY month").fetchall()
+    return [Month(day.year, day.month) for (day,) in rows]
 
 
 def sync_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:

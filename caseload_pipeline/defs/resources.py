@@ -1,17 +1,89 @@
-"""The one resource the assets share: where the department's data lives."""
+"""The one resource the assets share: where the department's data lives.
+
+While a run executes, the resource also
+
+* holds the run's lock (core/run_lock.py), so that anyone can tell a live run
+  from one whose process died (defs/reaper.py marks those failed);
+* shows the pipeline's progress lines (the `caseload_pipeline.progress`
+  logger: months extracted, validated, loaded; a writer waiting for the
+  working database) in the run's Dagster log;
+* turns operational problems (core/problems.py) into step failures whose
+  description is the plain message.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, DagsterEventType, Failure, InitResourceContext
+from pydantic import PrivateAttr
 
 from caseload_pipeline.core.settings import Settings, load_settings
 
-# Every asset that writes the working database runs in this pool; the
-# instance limits it to one step at a time (dagster.yaml), because DuckDB
-# allows a single writing process.
+# Every asset that writes the working database runs in this pool; an instance
+# whose dagster.yaml limits it (cli/dagster.yaml) queues those steps in the UI.
+# The working database's own lock (core/locks.py) is what keeps writers one
+# at a time, whatever the instance says.
 WAREHOUSE_POOL = "caseload_warehouse"
+
+progress = logging.getLogger("caseload_pipeline.progress")
+
+
+class _ToDagsterLog(logging.Handler):
+    def __init__(self, log):
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log.log(record.levelno, record.getMessage())
+
+
+@contextmanager
+def plain_failures() -> Iterator[None]:
+    """A PipelineProblem fails the step with its message, without a stack trace."""
+    from caseload_pipeline.core.problems import PipelineProblem
+
+    try:
+        yield
+    except PipelineProblem as exc:
+        raise Failure(description=str(exc)) from None
+
+
+class _RunWarehouse:
+    """The core Warehouse, with its problems as plain step failures."""
+
+    def __init__(self, warehouse):
+        self.inner = warehouse
+        self.settings = warehouse.settings
+
+    @contextmanager
+    def connect(self, reference=None):
+        with plain_failures(), self.inner.connect(reference) as con:
+            yield con
+
+    def publish(self, con=None):
+        with plain_failures():
+            return self.inner.publish(con)
+
+
+def run_months(tags: dict[str, str]) -> list:
+    """The months a run covers, from its partition tags (none for the audit job)."""
+    from caseload_pipeline.core.months import parse_month
+    from caseload_pipeline.defs.partitions import (
+        PARTITION_RANGE_END_TAG,
+        PARTITION_RANGE_START_TAG,
+        PARTITION_TAG,
+    )
+
+    first = tags.get(PARTITION_RANGE_START_TAG) or tags.get(PARTITION_TAG)
+    last = tags.get(PARTITION_RANGE_END_TAG) or tags.get(PARTITION_TAG)
+    try:
+        return parse_month(first).range_to(parse_month(last)) if first and last else []
+    except ValueError:  # another kind of partition
+        return []
 
 
 class CaseloadData(ConfigurableResource):
@@ -19,12 +91,41 @@ class CaseloadData(ConfigurableResource):
 
     data_dir: str
     duckdb_path: str
+    _run_lock = PrivateAttr(default=None)
+    _run_id = PrivateAttr(default=None)
+    _log_handler = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
         return load_settings(
             {**os.environ, "CASELOAD_DATA_DIR": self.data_dir,
              "CASELOAD_DUCKDB_PATH": self.duckdb_path}
         )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        run = context.run
+        if run is None:  # a sensor or schedule evaluation, not a run
+            return
+        from caseload_pipeline.core.run_lock import RunLock, adopt_staging
+
+        settings = self.settings()
+        if adopt_staging(settings, run.run_id, run.parent_run_id):
+            progress.info("taking over what run %s extracted and validated", run.parent_run_id)
+        self._run_id = run.run_id
+        self._run_lock = RunLock(settings, run.run_id, f"run {run.run_id[:8]}",
+                                 run_months(run.tags))
+        self._run_lock.hold()
+        self._log_handler = _ToDagsterLog(context.log)
+        progress.addHandler(self._log_handler)
+        if progress.level == logging.NOTSET or progress.level > logging.INFO:
+            progress.setLevel(logging.INFO)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._log_handler is not None:
+            progress.removeHandler(self._log_handler)
+        if self._run_lock is not None:
+            failures = context.instance.get_records_for_run(
+                self._run_id, of_type=DagsterEventType.STEP_FAILURE, limit=1).records
+            self._run_lock.release(succeeded=not failures)
 
     # Imported on use: they pull in pandas and DuckDB, which the code location
     # does not need to load (the UI answers sooner).
@@ -36,7 +137,8 @@ class CaseloadData(ConfigurableResource):
     def warehouse(self):
         from caseload_pipeline.core.warehouse import Warehouse
 
-        return Warehouse(self.settings())
+        holder = f"run {self._run_id[:8]}" if self._run_id else None
+        return _RunWarehouse(Warehouse(self.settings(), holder))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CaseloadData:

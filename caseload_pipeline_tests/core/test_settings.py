@@ -20,6 +20,7 @@ def test_defaults_follow_the_data_folder(tmp_path):
     assert settings.working_db_path == data / ".pipeline" / "working.duckdb"
     assert settings.incoming_dir == data / "incoming"
     assert settings.pseudonym_key is None and settings.first_month is None
+    assert settings.lock_timeout == 3600  # a writer waits up to an hour for another
 
 
 def test_explicit_settings(tmp_path):
@@ -29,7 +30,9 @@ def test_explicit_settings(tmp_path):
         "CASELOAD_PSEUDONYM_KEY": "x" * 16,
         "DAGSTER_HOME": str(tmp_path / "home"),
         "CASELOAD_FIRST_MONTH": "2019-07",
+        "CASELOAD_LOCK_TIMEOUT": "90.5",
     })
+    assert settings.lock_timeout == 90.5
     assert settings.duckdb_path == (tmp_path / "shared" / "adults.duckdb").resolve()
     assert settings.pseudonym_key == "x" * 16
     assert settings.dagster_home == (tmp_path / "home").resolve()
@@ -64,6 +67,10 @@ WRONG = [
     ("first month in words", lambda p: {"CASELOAD_FIRST_MONTH": "July 2019"},
      ["CASELOAD_FIRST_MONTH='July 2019'"]),
     ("data folder is a file", _file_as_data_dir, ["CASELOAD_DATA_DIR=", "not a folder"]),
+    ("lock timeout in words", lambda p: {"CASELOAD_LOCK_TIMEOUT": "an hour"},
+     ["CASELOAD_LOCK_TIMEOUT='an hour'", "seconds"]),
+    ("negative lock timeout", lambda p: {"CASELOAD_LOCK_TIMEOUT": "-5"},
+     ["CASELOAD_LOCK_TIMEOUT='-5'"]),
 ]
 
 

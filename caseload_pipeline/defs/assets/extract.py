@@ -26,7 +26,7 @@ def build_extract_assets(partitions_def):
         settings = caseload_data.settings()
         rows = []
         for month in partition_months(context):
-            staged = stage_month(settings, month)
+            staged = stage_month(settings, month, context.run.run_id)
             files = {k: f"{v['name']} ({v['rows']} rows)" for k, v in staged.files.items()}
             progress.info("%s: extracted %s", month, ", ".join(files.values()) or "no files")
             rows.append((str(month), files.get("caseload", "-"), files.get("staff", "-")))

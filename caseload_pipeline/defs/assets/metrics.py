@@ -114,7 +114,7 @@ def build_metric_assets(partitions_def):
                 " ORDER BY role",
                 [last],
             ).fetchall()
-        warehouse.publish()
+            warehouse.publish(con)  # under the same lock: exactly the state computed here
         progress.info(
             "metrics refreshed for %d month(s); published %s",
             len(months),

@@ -71,7 +71,7 @@ def build_validate_assets(partitions_def):
         with warehouse.connect(reference) as con:
             months = partition_months(context)
             for staged in validate_staged_months(con, caseload_data.settings(), reference,
-                                                 months):
+                                                 months, context.run.run_id):
                 checked += len(staged.findings)
                 errors += staged.blocking
                 warnings += [f for f in staged.findings if f.severity == WARNING and not f.passed]
