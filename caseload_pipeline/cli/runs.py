@@ -4,6 +4,7 @@ every run the CLI starts shows in the UI's run history."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,10 +20,12 @@ from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.staging import read_staged
 from caseload_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from caseload_pipeline.defs.reaper import reap_dead_runs
+from caseload_pipeline.defs.resources import WAREHOUSE_POOL
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 # How often a run started here looks for dead runs while it goes (seconds).
 REAP_EVERY = 15.0
+progress = logging.getLogger("caseload_pipeline.progress")
 
 
 @dataclass
@@ -58,19 +61,35 @@ def _job(settings: Settings, name: str):
     return build_definitions(settings).resolve_job_def(name)
 
 
+def _say_if_waiting_for_the_pool(instance: DagsterInstance, run_id: str) -> None:
+    """A step of our run queued for the `caseload_warehouse` pool says for whom it
+    waits (Dagster itself says so only in its debug log)."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    info = storage.get_concurrency_info(WAREHOUSE_POOL)
+    if any(p.run_id == run_id and p.assigned_timestamp is None for p in info.pending_steps):
+        holders = ", ".join(f"run {s.run_id[:8]} ({s.step_key})"
+                            for s in info.claimed_slots) or "nobody yet"
+        progress.info("waiting for the %s pool (limit %s): held by %s", WAREHOUSE_POOL,
+                      info.slot_count, holders)
+
+
 @contextlib.contextmanager
-def _reaping_meanwhile(instance: DagsterInstance, settings: Settings,
-                       every: float = REAP_EVERY) -> Iterator[None]:
-    """While our run waits (for a pool slot a dead run holds, say), keep looking
-    for runs whose process died; the UI's sensors do the same when it runs."""
+def _watching_meanwhile(instance: DagsterInstance, settings: Settings, run_id: str,
+                        every: float = REAP_EVERY) -> Iterator[None]:
+    """While our run goes, keep looking for runs whose process died (one may hold
+    the pool slot we wait for; the UI's sensors do the same when it runs), and
+    say so when we wait for the pool."""
     stop = threading.Event()
 
     def watch():
         while not stop.wait(every):
             with contextlib.suppress(Exception):  # a busy instance: next time
                 reap_dead_runs(instance, settings)
+                _say_if_waiting_for_the_pool(instance, run_id)
 
-    watcher = threading.Thread(target=watch, name="caseload-reaper", daemon=True)
+    watcher = threading.Thread(target=watch, name="caseload-watcher", daemon=True)
     watcher.start()
     try:
         yield
@@ -90,7 +109,7 @@ def _execute(settings: Settings, name: str, tags: dict[str, str], months: list[M
     run_lock.hold()
     succeeded = False
     try:
-        with _reaping_meanwhile(instance, settings):
+        with _watching_meanwhile(instance, settings, run_id):
             result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET,
                                             raise_on_error=False, run_id=run_id)
         succeeded = result.success

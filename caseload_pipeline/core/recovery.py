@@ -70,8 +70,9 @@ def rebuild_from_snapshot(settings: Settings, holder: str) -> Rebuilt:
     try:
         working = settings.working_db_path
         working.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in working.parent.glob(f".{working.name}.rebuild.*.tmp*"):
+            leftover.unlink()  # a rebuild killed half way (it held this lock)
         building = working.with_name(f".{working.name}.rebuild.{os.getpid()}.tmp")
-        building.unlink(missing_ok=True)
         try:
             _copy_database(snapshot, building)
         except duckdb.Error as exc:

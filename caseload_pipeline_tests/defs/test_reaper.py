@@ -96,3 +96,23 @@ def test_the_dead_runs_sensor_reaps_on_its_own(killed: Project):
                 instance=instance, repository_def=repo,
                 resources={"caseload_data": CaseloadData.from_settings(settings)}) as context:
             assert sensor.evaluate_tick(context).skip_message == "no run has died"
+
+
+def test_a_run_waiting_for_the_pool_says_for_whom(tmp_path):
+    """Not dead, only busy: the pool slot is held by a live run; the CLI's run
+    waits for it, saying so, and goes on when it is free."""
+    project = new_project(tmp_path)
+    project.write_month(MONTH)
+    holder = CliProcess(["materialize", "--month", MONTH], project.env(), project.root,
+                        pause_in="validate", name="holder")
+    holder.wait_paused()
+    waiter = CliProcess(["materialize", "--month", MONTH], project.env(), project.root,
+                        name="waiter")
+    try:
+        waiter.wait_for_output("waiting for the caseload_warehouse pool (limit 1): held by run",
+                               timeout=120)
+    finally:
+        holder.resume()
+    assert holder.wait() == 0, holder.output
+    assert waiter.wait() == 0, waiter.output
+    assert "(month_validation)" in waiter.output
