@@ -152,3 +152,24 @@ def test_the_resource_carries_the_settings_and_never_the_key(tmp_path, monkeypat
     assert resolved.data_dir == settings.data_dir
     assert resolved.pseudonym_key_file == settings.pseudonym_key_file
     assert resolved.pseudonym_key == (env.get("CASELOAD_PSEUDONYM_KEY"))
+
+
+def test_a_subset_selection_still_reports_every_table_it_rewrote(project: Project,
+                                                                  monkeypatch):
+    """Selecting one monthly table in the UI runs the whole step (it cannot do less),
+    and the step reports every table it wrote, not only the selected one."""
+    from caseload_pipeline.cli.instance import prepare_dagster_home
+
+    project.write_month("2022-05")
+    for name, value in project.env().items():  # as the run process would see them
+        monkeypatch.setenv(name, value)
+    settings = load_settings(project.env())
+    prepare_dagster_home(settings)
+    defs = build_definitions(settings)
+    with Instance(project) as dagster:
+        result = defs.resolve_job_def("monthly_job").execute_in_process(
+            instance=dagster.instance, partition_key="2022-05",
+            asset_selection=[dg.AssetKey("team_monthly")], raise_on_error=False)
+        assert result.success
+        for table in MONTH_TABLES:
+            assert dagster.status(table, ["2022-05"]) == {"2022-05": "MATERIALIZED"}, table
