@@ -31,8 +31,8 @@ from dagster import (
 from caseload_pipeline.defs.assets.common import (
     OWNERS,
     SINGLE_RUN,
-    markdown_table,
     reference_or_fail,
+    table_metadata,
 )
 from caseload_pipeline.defs.partitions import partition_months
 from caseload_pipeline.defs.resources import WAREHOUSE_POOL, CaseloadData
@@ -258,7 +258,7 @@ def _latest_month_tables(caseload_data: CaseloadData, month):
     teams, roles = month_summary(caseload_data.settings(), month)
     key = str(month)
     yield AssetObservation("team_monthly", partition=key, metadata={
-        "teams": markdown_table(teams, ["team", "workers", "cases", "avg", "per fte",
+        "teams": table_metadata(teams, ["team", "workers", "cases", "avg", "per fte",
                                         "weighted"])})
     yield AssetObservation("role_monthly", partition=key, metadata={
-        "roles": markdown_table(roles, ["role", "workers", "cases", "avg"])})
+        "roles": table_metadata(roles, ["role", "workers", "cases", "avg"])})
