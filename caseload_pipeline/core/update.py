@@ -94,6 +94,7 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
             con.execute("BEGIN TRANSACTION")
             try:
                 load_validated(con, settings, good, run_id)
+                progress.info("loaded %d month(s): %s", len(good), ", ".join(map(str, good)))
                 refreshed = _loaded_followers(con, good)
                 refresh_metrics(con, good)  # and each month after, as reassignment does
                 con.execute("COMMIT")
@@ -101,9 +102,9 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
                 con.execute("ROLLBACK")
                 raise
     if good or any(r.status == REFUSED for r in results.values()):
-        warehouse.publish()  # the loaded months, or at least why months were refused
-    for month in good:
-        progress.info("%s: loaded", month)
+        published = warehouse.publish()  # the loaded months, or why months were refused
+        progress.info("metrics refreshed for %d month(s); published %s",
+                      len(good) + len(refreshed), published)
     return UpdateResult([results[m] for m in months], refreshed)
 
 
