@@ -10,14 +10,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dagster import DagsterEventType, DagsterInstance
+from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from caseload_pipeline.cli.instance import prepare_dagster_home
 from caseload_pipeline.core.months import Month
-from caseload_pipeline.core.problems import PipelineProblem
 from caseload_pipeline.core.run_lock import RunLock
 from caseload_pipeline.core.settings import Settings
-from caseload_pipeline.core.staging import read_staged
 from caseload_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from caseload_pipeline.defs.reaper import reap_dead_runs
 from caseload_pipeline.defs.resources import WAREHOUSE_POOL
@@ -33,6 +31,7 @@ class RunOutcome:
     run_id: str
     success: bool
     messages: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)  # months whose tables the run wrote
 
 
 def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
@@ -50,6 +49,20 @@ def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
             while cause.cause is not None and "Failure" not in cause.cls_name:
                 cause = cause.cause
             messages.append(cause.message.strip())
+    return messages
+
+
+def _refusal_messages(instance: DagsterInstance, run_id: str) -> list[str]:
+    """The findings of the run's failed blocking checks, as the check tables hold them."""
+    messages = []
+    for record in instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.passed or evaluation.severity != AssetCheckSeverity.ERROR:
+            continue
+        table = evaluation.metadata.get("findings")
+        messages += [row.data["message"] for row in getattr(table, "records", None) or []]
     return messages
 
 
@@ -115,13 +128,9 @@ def _execute(settings: Settings, name: str, tags: dict[str, str], months: list[M
         succeeded = result.success
         messages = []
         if not result.success:
-            for month in months:
-                with contextlib.suppress(PipelineProblem):
-                    messages += [f.message
-                                 for f in read_staged(settings, month, run_id).blocking]
-            if not messages:
-                messages = _failure_messages(instance, run_id)
-        return RunOutcome(run_id, result.success, messages)
+            messages = (_refusal_messages(instance, run_id)
+                        or _failure_messages(instance, run_id))
+        return RunOutcome(run_id, result.success, messages, _loaded_months(instance, run_id))
     finally:
         run_lock.release(succeeded)
 
@@ -134,6 +143,13 @@ def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
         "caseload/started_by": "cli",
     }
     return _execute(settings, "monthly_job", tags, months)
+
+
+def _loaded_months(instance: DagsterInstance, run_id: str) -> list[str]:
+    records = instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    return sorted({r.event_log_entry.dagster_event.partition for r in records
+                   if r.event_log_entry.dagster_event.asset_key.to_user_string() == "staff"})
 
 
 def run_audit(settings: Settings) -> RunOutcome:

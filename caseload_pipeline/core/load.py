@@ -2,10 +2,7 @@
 (sql/staging/*.sql), with pseudonymised ids, and `load_log` records the files.
 
 A month is loaded from the staged files of the run that validated it, and only
-if they still have the hashes validation saw (core/staging.py). The load's
-transaction also notes the months as due for their metrics
-(warehouse.METRICS_DUE), so that a run killed before its metrics step leaves
-that work to the next run."""
+if they still have the hashes validation saw (core/staging.py)."""
 
 from __future__ import annotations
 
@@ -21,31 +18,25 @@ from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
 from caseload_pipeline.core.staging import read_staged
-from caseload_pipeline.core.warehouse import METRICS_DUE, set_refresh_months
+from caseload_pipeline.core.warehouse import set_refresh_months
 
 
 def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
                    months: Sequence[Month], run_id: str) -> None:
-    """Load months that run `run_id` validated and that passed, all in one transaction."""
+    """Load months that run `run_id` validated and that passed, and recompute
+    their reassignment (and that of the month after each). The caller owns the
+    transaction. Each month is loaded from the run's own staging, and only if
+    its staged files are what validation read."""
     pause_point("before-load")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for month in months:
-            staged = read_staged(settings, month, run_id)
-            if staged.blocking:  # never load a month that failed, whoever asks
-                raise RuntimeError(f"{month} failed validation and cannot be loaded")
-            caseload, staff = staged.check_validated(CASELOAD), staged.check_validated(STAFF)
-            files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
-            load_month(con, month, caseload, staff, files, run_id)
-        refresh_reassignment(con, months)
-        con.executemany(f"INSERT OR IGNORE INTO {METRICS_DUE} VALUES (?)",
-                        [[m.first_day] for m in months])
+    for month in months:
+        staged = read_staged(settings, month, run_id)
+        if staged.blocking:  # never load a month that failed, whoever asks
+            raise RuntimeError(f"{month} failed validation and cannot be loaded")
+        caseload, staff = staged.check_validated(CASELOAD), staged.check_validated(STAFF)
+        files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
+        load_month(con, month, caseload, staff, files, run_id)
         pause_point("load")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    pause_point("loaded")
+    refresh_reassignment(con, months)
 
 
 def load_month(con: duckdb.DuckDBPyConnection, month: Month, caseload: Path, staff: Path,

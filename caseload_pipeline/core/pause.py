@@ -5,12 +5,14 @@ point, so that a test can kill it there or do something meanwhile
 It does nothing unless CASELOAD_TEST_PAUSE_IN names the point: then the
 process writes "<point> <pid>" to the file CASELOAD_TEST_PAUSE_MARKER and
 waits there until that file is removed (or the process killed; an hour at
-most). The points are: extract, validate (after a month's findings are
-stored), load (inside the load's transaction), loaded (after the load's
-commit, before the metrics), metrics (inside the metrics' transaction), audit
-(inside the audit tables' transaction), report (while writing a report),
+most). The points are: extract (a month's first file staged), validate
+(a batch of months' findings stored), before-load (a run about to load what
+it validated, holding the working database), load (a month's rows written,
+inside the run's transaction), loaded (every month loaded, the metrics not
+yet computed, same transaction), metrics (half the metric tables rewritten),
 publish (the analyst copy written beside the old one, not yet renamed into
-place) and before-load (a run about to load what it validated).
+place), audit (inside the audit tables' transaction) and report (while
+writing a report).
 """
 
 from __future__ import annotations

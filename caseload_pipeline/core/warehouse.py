@@ -17,7 +17,6 @@ next writer removes.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
@@ -37,8 +36,6 @@ from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
 
-progress = logging.getLogger("caseload_pipeline.progress")
-
 MACROS = [
     "CREATE OR REPLACE TEMP MACRO fold(x) AS lower(regexp_replace(trim(x), '\\s+', ' ', 'g'))",
     "CREATE OR REPLACE TEMP MACRO parse_date(x) AS"
@@ -47,12 +44,6 @@ MACROS = [
     " CASE WHEN x IS NULL THEN default_value"
     " ELSE lower(trim(x)) IN ('true', 'yes', 'y', '1') END",
 ]
-
-# Months loaded whose metric tables are not recomputed yet: written in the
-# load's transaction, cleared in the metrics' (core/load.py, core/metrics.py),
-# so a run killed in between leaves the work to the next run, whatever its
-# months. Internal: the `pipeline` schema is not part of the analyst tables.
-METRICS_DUE = "pipeline.metrics_due"
 
 # What DuckDB says about a file it cannot read as a database (cut short,
 # overwritten, not a database). Anything else (a full disk, memory) is not
@@ -108,7 +99,8 @@ class Warehouse:
                 raise
             try:
                 con.execute(sql("schema"))
-                con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key)))
+                con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key,
+                                                  self.settings.pseudonym_key_file)))
                 for macro in MACROS:
                     con.execute(macro)
                 if reference is not None:
@@ -123,9 +115,8 @@ class Warehouse:
         finally:
             lock.release()
 
-    def publish(self, con: duckdb.DuckDBPyConnection | None = None) -> Path | None:
-        """Copy the working database to the analyst path atomically (None when
-        nothing was published because loaded months still wait for their metrics).
+    def publish(self, con: duckdb.DuckDBPyConnection | None = None) -> Path:
+        """Copy the working database to the analyst path atomically.
 
         Give the open connection when there is one: the lock is then held from
         the step's last write to the rename, so the copy holds exactly the
@@ -133,11 +124,6 @@ class Warehouse:
         if con is None:
             with self.connect() as own:
                 return self.publish(own)
-        due = months_due(con)
-        if due:
-            progress.info("not published yet: %s loaded, metrics not computed yet (the next "
-                          "monthly run computes them)", ", ".join(str(m) for m in due))
-            return None
         target = self.settings.duckdb_path
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -164,11 +150,6 @@ def remove_dead_copies(target: Path) -> None:
     holder of the writer lock publishes, so any copy found by it is dead."""
     for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
         leftover.unlink(missing_ok=True)
-
-
-def months_due(con: duckdb.DuckDBPyConnection) -> list[Month]:
-    rows = con.execute(f"SELECT month FROM {METRICS_DUE} ORDER BY month").fetchall()
-    return [Month(day.year, day.month) for (day,) in rows]
 
 
 def sync_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:

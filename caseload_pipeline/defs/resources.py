@@ -1,4 +1,6 @@
-"""The one resource the assets share: where the department's data lives.
+"""The one resource the assets, schedule and sensors share: the department's
+settings (SPEC 8), as resource config rather than read from the environment
+inside the run, so the UI shows them and every run sees the same values.
 
 While a run executes, the resource also
 
@@ -14,19 +16,24 @@ While a run executes, the resource also
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster import ConfigurableResource, DagsterEventType, Failure, InitResourceContext
+from dagster import (
+    ConfigurableResource,
+    DagsterEventType,
+    EnvVar,
+    Failure,
+    InitResourceContext,
+)
 from pydantic import PrivateAttr
 
 from caseload_pipeline.core.settings import Settings, load_settings
 
-# Every asset that writes the working database runs in this pool; an instance
-# whose dagster.yaml limits it (cli/dagster.yaml) queues those steps in the UI.
-# The working database's own lock (core/locks.py) is what keeps writers one
-# at a time, whatever the instance says.
+# Every asset that writes the working database runs in this pool. It only
+# orders the UI's queue (cli/dagster.yaml sets its limit to 1); what keeps
+# writers apart whatever launched them is the warehouse's own lock
+# (core/locks.py).
 WAREHOUSE_POOL = "caseload_warehouse"
 
 progress = logging.getLogger("caseload_pipeline.progress")
@@ -87,19 +94,30 @@ def run_months(tags: dict[str, str]) -> list:
 
 
 class CaseloadData(ConfigurableResource):
-    """The data folder and analyst database, from the environment (SPEC 8)."""
+    """Where the department's data lives, and the pseudonym key."""
 
     data_dir: str
     duckdb_path: str
+    pseudonym_key_file: str
+    # EnvVar in the definitions, so the UI shows the variable's name, never the key
+    pseudonym_key: str | None = None
+    first_month: str | None = None
+    # seconds a writer waits for the working database (CASELOAD_LOCK_TIMEOUT)
+    lock_timeout: float | None = None
     _run_lock = PrivateAttr(default=None)
     _run_id = PrivateAttr(default=None)
     _log_handler = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
-        return load_settings(
-            {**os.environ, "CASELOAD_DATA_DIR": self.data_dir,
-             "CASELOAD_DUCKDB_PATH": self.duckdb_path}
-        )
+        values = {
+            "CASELOAD_DATA_DIR": self.data_dir,
+            "CASELOAD_DUCKDB_PATH": self.duckdb_path,
+            "CASELOAD_PSEUDONYM_KEY_FILE": self.pseudonym_key_file,
+            "CASELOAD_PSEUDONYM_KEY": self.pseudonym_key,
+            "CASELOAD_FIRST_MONTH": self.first_month,
+            "CASELOAD_LOCK_TIMEOUT": None if self.lock_timeout is None else str(self.lock_timeout),
+        }
+        return load_settings({name: value for name, value in values.items() if value})
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         run = context.run
@@ -142,4 +160,11 @@ class CaseloadData(ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CaseloadData:
-        return cls(data_dir=str(settings.data_dir), duckdb_path=str(settings.duckdb_path))
+        return cls(
+            data_dir=str(settings.data_dir),
+            duckdb_path=str(settings.duckdb_path),
+            pseudonym_key_file=str(settings.pseudonym_key_file),
+            pseudonym_key=EnvVar("CASELOAD_PSEUDONYM_KEY") if settings.pseudonym_key else None,
+            first_month=settings.first_month,
+            lock_timeout=settings.lock_timeout,
+        )

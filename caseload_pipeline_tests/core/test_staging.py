@@ -37,7 +37,13 @@ class Steps:
 
     def load(self, run_id: str) -> None:
         with self.warehouse.connect(self.reference) as con:
-            load_validated(con, self.settings, [MONTH], run_id)
+            con.execute("BEGIN TRANSACTION")  # the caller owns it (core/update.py)
+            try:
+                load_validated(con, self.settings, [MONTH], run_id)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
 
     def query(self, sql: str):
         with self.warehouse.connect() as con:

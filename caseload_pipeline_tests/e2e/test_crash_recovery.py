@@ -29,9 +29,9 @@ pytestmark = pytest.mark.e2e
 
 AUDIT_TABLES = ("audit_team_averages", "audit_role_averages", "audit_comparison",
                 "staff_survey", "benchmarks")
-# Where the run is killed, in the order a run reaches them. Up to and including
-# the first publish, the analysts' file is still the one before the run; the
-# audit job comes after the months' publish.
+# Where the run is killed, in the order a run reaches them (core/pause.py). Up
+# to and including the months' publish, the analysts' file is still the one
+# before the run; the audit job comes after it.
 MONTH_POINTS = ["extract", "validate", "before-load", "load", "loaded", "metrics", "publish"]
 AUDIT_POINTS = ["audit", "report"]
 
@@ -72,12 +72,6 @@ class References:
         result = project.materialize("--from", "2022-06", "--to", "2022-07")
         assert result.code == 0, result.text
         self.after_range = tables(project.analyst_path)
-        months = new_project(root / "one_by_one")
-        write_may(months)
-        write_june_july(months)
-        for month in ("2022-05", "2022-06", "2022-07"):
-            assert months.materialize("--month", month).code == 0
-        self.one_by_one = tables(months.analyst_path)
 
 
 @pytest.fixture(scope="module")
@@ -146,20 +140,3 @@ def test_a_run_killed_in_any_step_costs_nothing(references: References, tmp_path
     assert leftovers(project) == []
     assert run_statuses(project)[dead] == DagsterRunStatus.FAILURE
     assert started_runs(project) == []
-
-
-def test_months_loaded_by_a_killed_run_get_their_metrics_from_the_next_run_of_other_months(
-        references: References, tmp_path):
-    """Killed between the load's commit and the metrics: June is loaded, its
-    metrics are not. The next run is for July only, and still computes June's."""
-    project = new_project(tmp_path)
-    write_may(project)
-    write_june_july(project)
-    assert project.materialize("--month", "2022-05").code == 0
-
-    killed_in(project, "loaded", ["--month", "2022-06"])
-    result = project.materialize("--month", "2022-07")
-
-    assert result.code == 0, result.text
-    assert_same_tables(references.one_by_one, tables(project.analyst_path))
-    assert leftovers(project) == []

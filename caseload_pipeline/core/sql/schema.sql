@@ -91,8 +91,3 @@ CREATE TABLE IF NOT EXISTS team_lineage (team VARCHAR, predecessor VARCHAR, from
 CREATE TABLE IF NOT EXISTS audit_baselines (
     audit VARCHAR, dimension VARCHAR, name VARCHAR, avg_caseload DOUBLE
 );
-
--- Internal to the pipeline (not an analyst table): months loaded whose metric
--- tables are not recomputed yet (core/warehouse.py, METRICS_DUE).
-CREATE SCHEMA IF NOT EXISTS pipeline;
-CREATE TABLE IF NOT EXISTS pipeline.metrics_due (month DATE PRIMARY KEY);
