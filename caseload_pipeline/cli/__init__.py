@@ -146,6 +146,11 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+", type=Path)
     r = sub.add_parser("report", help="(re)write an audit's report and print its path")
     r.add_argument("--audit", required=True, help='e.g. "2023/24"')
+    q = sub.add_parser("sql", help="run a query on the analysts' database (read-only) and "
+                                   "print the result")
+    q.add_argument("query", help='e.g. "SELECT * FROM team_monthly"')
+    q.add_argument("--max-rows", type=int, default=40,
+                   help="longest result printed in full (default 40)")
     u = sub.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     return p
@@ -155,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
+        if args.command in ("demo", "materialize"):
+            from caseload_pipeline.core.warehouse import check_storage_version
+
+            check_storage_version(settings.analyst_storage_version)
         if args.command == "demo":
             return demo(settings)
         if args.command == "materialize":
@@ -165,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             return validate(settings, args.files)
         if args.command == "report":
             return report(settings, args.audit)
+        if args.command == "sql":
+            from caseload_pipeline.cli.sql import run_query
+
+            return run_query(settings, args.query, args.max_rows)
         from caseload_pipeline.cli.ui import ui
 
         return ui(settings, args.port)

@@ -2,15 +2,15 @@
 
 Only the pipeline opens `.pipeline/working.duckdb`. After a step that leaves
 the tables consistent, `publish()` writes a copy next to
-`$CASELOAD_DUCKDB_PATH` and renames it into place, so analysts holding the old
-file open (even read-write) never block a run and never see a half-loaded
-month: they keep their snapshot until they reconnect.
+`$CASELOAD_DUCKDB_PATH`, in a storage format DuckDB 1.x clients can read
+(`CASELOAD_ANALYST_STORAGE_VERSION`), and renames it into place, so analysts
+holding the old file open (even read-write) never block a run and never see a
+half-loaded month: they keep their snapshot until they reconnect.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +21,7 @@ import pandas as pd
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.pseudonym import pseudonym_key, sql_macro
 from caseload_pipeline.core.reference import Reference
-from caseload_pipeline.core.settings import Settings
+from caseload_pipeline.core.settings import WIDEST_STORAGE_VERSION, Settings, SettingsError
 from caseload_pipeline.core.sql import sql
 
 MACROS = [
@@ -60,12 +60,52 @@ class Warehouse:
         """Copy the working database to the analyst path atomically."""
         target = self.settings.duckdb_path
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as con:
-            con.execute("CHECKPOINT")
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(self.settings.working_db_path, temporary)
+        with self.connect() as con:
+            write_analyst_copy(con, temporary, self.settings.analyst_storage_version)
         os.replace(temporary, target)
         return target
+
+
+def write_analyst_copy(con: duckdb.DuckDBPyConnection, path: Path, storage_version: str) -> None:
+    """Write every table of `con`'s database into a new file at `path`, in the
+    storage format of DuckDB `storage_version`.
+
+    A byte copy of the working file would carry the newest format, which DuckDB
+    1.x clients (DBeaver's driver, R, older Python) refuse to open; DuckDB
+    writes an older format only into a database attached with that version.
+    """
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)  # from a run that died here
+    source = con.execute("SELECT current_database()").fetchone()[0]
+    _attach(con, str(path), "analyst_copy", storage_version)
+    try:
+        con.execute(f'COPY FROM DATABASE "{source}" TO analyst_copy')
+    except BaseException:
+        con.execute("DETACH analyst_copy")
+        path.unlink(missing_ok=True)
+        raise
+    con.execute("DETACH analyst_copy")
+
+
+def check_storage_version(storage_version: str) -> None:
+    """Raise SettingsError unless this DuckDB can write `storage_version`'s format
+    (the CLI asks before a run, so a wrong setting fails before any work)."""
+    with duckdb.connect() as con:
+        _attach(con, ":memory:", "probe", storage_version)
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: str, name: str, storage_version: str) -> None:
+    quoted = path.replace("'", "''")
+    try:
+        con.execute(f"ATTACH '{quoted}' AS {name} (STORAGE_VERSION '{storage_version}')")
+    except duckdb.InvalidInputException as exc:
+        if "not a known DuckDB version" not in str(exc):
+            raise
+        raise SettingsError(
+            f"CASELOAD_ANALYST_STORAGE_VERSION={storage_version!r} is not a version DuckDB "
+            f"{duckdb.__version__} can write: give one from {WIDEST_STORAGE_VERSION} to "
+            f"v{duckdb.__version__}, or latest") from None
 
 
 def sync_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_code_location_loads_without_pandas_duckdb_or_great_expectations(tmp_path):
     probe = ("import sys, caseload_pipeline.definitions as d; d.defs.resolve_all_job_defs();"
@@ -16,6 +18,7 @@ def test_code_location_loads_without_pandas_duckdb_or_great_expectations(tmp_pat
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow  # two `dg` processes, each loading the code location
 def test_dg_loads_the_project_from_the_repository_root(tmp_path):
     """`dg check defs` and `dg list defs` work from the root ([tool.dg] in pyproject)."""
     root = Path(__file__).resolve().parents[2]
