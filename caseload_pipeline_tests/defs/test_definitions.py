@@ -1,5 +1,6 @@
 """Loading the code location stays light: no data libraries at import."""
 
+import importlib
 import json
 import subprocess
 import sys
@@ -36,3 +37,21 @@ def test_dg_loads_the_project_from_the_repository_root(tmp_path):
     keys = {asset["asset_key"] for asset in data["assets"]}
     assert {"month_files", "team_monthly", "audit_comparison", "audit_reports"} <= keys
     assert {job["name"] for job in data["jobs"]} >= {"monthly_job", "audit_job"}
+
+
+def test_the_code_location_takes_its_folders_from_the_environment(tmp_path, monkeypatch):
+    """What `dagster dev` loads (workspace.yaml names this module), in this process."""
+    monkeypatch.setenv("CASELOAD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CASELOAD_DUCKDB_PATH", str(tmp_path / "shared" / "adults.duckdb"))
+    # a fresh import, dropped again afterwards: `defs` is built when the module loads
+    monkeypatch.delitem(sys.modules, "caseload_pipeline.definitions", raising=False)
+    try:
+        module = importlib.import_module("caseload_pipeline.definitions")
+    finally:
+        sys.modules.pop("caseload_pipeline.definitions", None)
+
+    data = module.defs.resources["caseload_data"]
+    assert data.data_dir == str(tmp_path / "data")
+    assert data.duckdb_path == str(tmp_path / "shared" / "adults.duckdb")
+    assert {job.name for job in module.defs.resolve_all_job_defs()} >= {"monthly_job",
+                                                                       "audit_job"}
