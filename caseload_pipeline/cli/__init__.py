@@ -80,18 +80,21 @@ def materialize(settings: Settings, months: list[Month]) -> int:
     _show_progress()
     span = str(months[0]) if len(months) == 1 else f"{months[0]} to {months[-1]}"
     print(f"Materializing {span} ({len(months)} month(s)) in one run...", file=sys.stderr)
-    outcome = run_months(settings, months)
-    if not outcome.success:
-        _print_messages(f"Run {outcome.run_id} failed:",
-                        outcome.messages)
-        return EXIT_DATA
+    months_run = run_months(settings, months)
+    if not months_run.success:
+        _print_messages(f"Run {months_run.run_id} failed:", months_run.messages)
+        if not months_run.loaded:
+            return EXIT_DATA
+        # Months stand on their own: the ones that passed are loaded, so the
+        # audit tables and reports still follow them.
+        print(f"Loaded despite that: {', '.join(months_run.loaded)}", file=sys.stderr)
     print("Refreshing the audit tables and reports...", file=sys.stderr)
-    outcome = run_audit(settings)
-    if not outcome.success:
-        _print_messages(f"Run {outcome.run_id} failed:", outcome.messages)
+    audit_run = run_audit(settings)
+    if not audit_run.success:
+        _print_messages(f"Run {audit_run.run_id} failed:", audit_run.messages)
         return EXIT_DATA
     print(f"Done. Analysts' database: {settings.duckdb_path}", file=sys.stderr)
-    return EXIT_OK
+    return EXIT_OK if months_run.success else EXIT_DATA
 
 
 def validate(settings: Settings, files: list[Path]) -> int:

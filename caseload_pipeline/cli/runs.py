@@ -3,15 +3,13 @@ every run the CLI starts shows in the UI's run history."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
-from dagster import DagsterEventType, DagsterInstance
+from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from caseload_pipeline.cli.instance import prepare_dagster_home
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.settings import Settings
-from caseload_pipeline.core.staging import read_staged
 from caseload_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -22,6 +20,7 @@ class RunOutcome:
     run_id: str
     success: bool
     messages: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)  # months whose tables the run wrote
 
 
 def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
@@ -39,6 +38,20 @@ def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
             while cause.cause is not None and "Failure" not in cause.cls_name:
                 cause = cause.cause
             messages.append(cause.message.strip())
+    return messages
+
+
+def _refusal_messages(instance: DagsterInstance, run_id: str) -> list[str]:
+    """The findings of the run's failed blocking checks, as the check tables hold them."""
+    messages = []
+    for record in instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.passed or evaluation.severity != AssetCheckSeverity.ERROR:
+            continue
+        table = evaluation.metadata.get("findings")
+        messages += [row.data["message"] for row in getattr(table, "records", None) or []]
     return messages
 
 
@@ -64,12 +77,17 @@ def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
                                     raise_on_error=False)
     messages = []
     if not result.success:
-        for month in months:
-            with contextlib.suppress(FileNotFoundError):
-                messages += [f.message for f in read_staged(settings, month).blocking]
-        if not messages:
-            messages = _failure_messages(instance, result.run_id)
-    return RunOutcome(result.run_id, result.success, messages)
+        messages = (_refusal_messages(instance, result.run_id)
+                    or _failure_messages(instance, result.run_id))
+    return RunOutcome(result.run_id, result.success, messages,
+                      _loaded_months(instance, result.run_id))
+
+
+def _loaded_months(instance: DagsterInstance, run_id: str) -> list[str]:
+    records = instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    return sorted({r.event_log_entry.dagster_event.partition for r in records
+                   if r.event_log_entry.dagster_event.asset_key.to_user_string() == "staff"})
 
 
 def run_audit(settings: Settings) -> RunOutcome:

@@ -19,21 +19,16 @@ from caseload_pipeline.core.warehouse import set_refresh_months
 
 def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
                    months: Sequence[Month], run_id: str) -> None:
-    """Load months that passed validation, all in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for month in months:
-            staged = read_staged(settings, month)
-            if staged.blocking:  # never load a month that failed, whoever asks
-                raise RuntimeError(f"{month} failed validation and cannot be loaded")
-            files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
-            load_month(con, month, staged.parquet(CASELOAD), staged.parquet(STAFF), files,
-                       run_id)
-        refresh_reassignment(con, months)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    """Load months that passed validation and recompute their reassignment (and
+    that of the month after each). The caller owns the transaction."""
+    for month in months:
+        staged = read_staged(settings, month)
+        if staged.blocking:  # never load a month that failed, whoever asks
+            raise RuntimeError(f"{month} failed validation and cannot be loaded")
+        files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
+        load_month(con, month, staged.parquet(CASELOAD), staged.parquet(STAFF), files,
+                   run_id)
+    refresh_reassignment(con, months)
 
 
 def load_month(con: duckdb.DuckDBPyConnection, month: Month, caseload: Path, staff: Path,

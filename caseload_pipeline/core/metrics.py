@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import duckdb
 
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
 from caseload_pipeline.core.warehouse import set_refresh_months
 
@@ -22,3 +23,17 @@ def refresh_metrics(con: duckdb.DuckDBPyConnection, months: Sequence[Month]) -> 
     for table in METRIC_TABLES:
         con.execute(f"DELETE FROM {table} WHERE month IN (SELECT month FROM refresh_months)")
         con.execute(f"INSERT INTO {table} " + sql(f"metrics/{table}"))
+
+
+def month_summary(settings: Settings, month: Month) -> tuple[list[tuple], list[tuple]]:
+    """A month's team rows (team, workers, cases, avg, per fte, weighted) and role
+    rows (role, workers, cases, avg), read from the analysts' published copy."""
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        teams = con.execute(
+            "SELECT team, workers, cases, avg_caseload, avg_caseload_per_fte,"
+            " avg_weighted_caseload FROM team_monthly WHERE month = ? ORDER BY team",
+            [month.first_day]).fetchall()
+        roles = con.execute(
+            "SELECT role, workers, cases, avg_caseload FROM role_monthly WHERE month = ?"
+            " ORDER BY role", [month.first_day]).fetchall()
+    return teams, roles

@@ -13,23 +13,26 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 BLOCK = 64  # SHA-256 block size in bytes, as HMAC defines it
 
 
-def key_file() -> Path:
-    configured = os.environ.get("CASELOAD_PSEUDONYM_KEY_FILE")
+def default_key_file(env: Mapping[str, str]) -> Path:
+    """Where the key file lives unless CASELOAD_PSEUDONYM_KEY_FILE says otherwise:
+    the user's configuration folder, outside any repository."""
+    configured = env.get("CASELOAD_PSEUDONYM_KEY_FILE")
     if configured:
         return Path(configured).expanduser()
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    base = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "caseload_pipeline" / "pseudonym.key"
 
 
-def pseudonym_key(configured: str | None) -> bytes:
+def pseudonym_key(configured: str | None, path: Path) -> bytes:
+    """The configured key, else the key file's (created on first use)."""
     if configured:
         return configured.encode()
-    path = key_file()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from caseload_pipeline.core.pseudonym import default_key_file
+
 
 class SettingsError(Exception):
     """A wrong setting: the CLI prints the message and exits 2."""
@@ -28,6 +30,7 @@ class Settings:
     data_dir: Path
     duckdb_path: Path
     pseudonym_key: str | None
+    pseudonym_key_file: Path
     dagster_home: Path
     first_month: str | None
     analyst_storage_version: str = WIDEST_STORAGE_VERSION
@@ -93,6 +96,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         duckdb_path=duckdb_path,
         pseudonym_key=key,
+        pseudonym_key_file=default_key_file(env),
         dagster_home=dagster_home,
         first_month=first_month,
         analyst_storage_version=storage_version(env.get("CASELOAD_ANALYST_STORAGE_VERSION")),

@@ -47,7 +47,8 @@ class Warehouse:
         con = duckdb.connect(str(path))
         try:
             con.execute(sql("schema"))
-            con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key)))
+            con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key,
+                                              self.settings.pseudonym_key_file)))
             for macro in MACROS:
                 con.execute(macro)
             if reference is not None:

@@ -15,11 +15,8 @@ from dagster import BetaWarning, Definitions, in_process_executor
 
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.defs.assets.audit import build_audit_assets
-from caseload_pipeline.defs.assets.extract import build_extract_assets
-from caseload_pipeline.defs.assets.load import build_load_assets
-from caseload_pipeline.defs.assets.metrics import build_metric_assets
+from caseload_pipeline.defs.assets.months import build_month_assets, month_files_spec
 from caseload_pipeline.defs.assets.report import build_report_assets
-from caseload_pipeline.defs.assets.validate import build_validate_assets
 from caseload_pipeline.defs.jobs import build_jobs
 from caseload_pipeline.defs.partitions import monthly_partitions
 from caseload_pipeline.defs.resources import CaseloadData
@@ -30,14 +27,16 @@ from caseload_pipeline.defs.sensors import build_automation_sensor, build_incomi
 def build_definitions(settings: Settings) -> Definitions:
     months = monthly_partitions(settings)
     with warnings.catch_warnings():
-        # backfill_policy is marked beta; it is the documented way to get
-        # single-run backfills, so the warning is only noise here.
-        warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
+        # Two parameters we rely on are marked beta: backfill_policy (the documented
+        # way to get single-run backfills) and a partition mapping's
+        # allow_nonexistent_upstream_partitions (the first month has no month
+        # before it). The warnings would only be noise at every load.
+        for parameter in ("backfill_policy", "allow_nonexistent_upstream_partitions"):
+            warnings.filterwarnings("ignore", category=BetaWarning,
+                                    message=f".*{parameter}.*")
         assets = [
-            *build_extract_assets(months),
-            *build_validate_assets(months),
-            *build_load_assets(months),
-            *build_metric_assets(months),
+            month_files_spec(months),
+            *build_month_assets(months),
             *build_audit_assets(),
             *build_report_assets(),
         ]

@@ -13,6 +13,7 @@ from caseload_pipeline.core.settings import Settings
 # (a fresh folder before `caseload demo`); it is the demo's first month.
 FALLBACK_FIRST_MONTH = "2019-07"
 PARTITION_FORMAT = "%Y-%m"
+TIMEZONE = "Europe/London"
 
 # The run tags Dagster reads a run's months from. Dagster exports no public name
 # for them, so they are written out here rather than imported from
@@ -36,8 +37,11 @@ def first_month(settings: Settings) -> Month:
 
 
 def monthly_partitions(settings: Settings) -> MonthlyPartitionsDefinition:
+    # London time, as the monthly schedule: a month's partition exists from
+    # midnight on the 1st of the next month in London, not in UTC.
     return MonthlyPartitionsDefinition(
-        start_date=str(first_month(settings)), fmt=PARTITION_FORMAT, end_offset=0
+        start_date=str(first_month(settings)), fmt=PARTITION_FORMAT, end_offset=0,
+        timezone=TIMEZONE,
     )
 
 

@@ -3,9 +3,9 @@ the month that has just ended; the audit tables follow through their
 automation condition (assets/audit.py, sensors.build_automation_sensor).
 
 `build_schedule_from_partitioned_job` would target the same partition (the
-last complete month) but it takes its timezone from the partitions definition
-(UTC) and cannot skip: a month whose files are not in `incoming/` yet would
-start a run that fails. So this is a plain `@schedule` that computes the
+last complete month, in the partitions' Europe/London time) but it cannot
+skip: a month whose files are not in `incoming/` yet would start a run that
+fails. So this is a plain `@schedule` that computes the
 partition itself and skips, naming the missing files, when they are not there.
 """
 
@@ -24,11 +24,11 @@ from dagster import (
 
 from caseload_pipeline.core.contract import find_month_files
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.defs.partitions import TIMEZONE
 from caseload_pipeline.defs.resources import CaseloadData
 
 SCHEDULE_NAME = "monthly_schedule"
 CRON = "0 7 5 * *"  # 07:00 on the 5th of every month
-TIMEZONE = "Europe/London"
 
 
 def previous_month(when: dt.datetime) -> Month:

@@ -11,7 +11,12 @@ import stat
 import duckdb
 import pytest
 
-from caseload_pipeline.core.pseudonym import key_file, pseudonym, pseudonym_key, sql_macro
+from caseload_pipeline.core.pseudonym import (
+    default_key_file,
+    pseudonym,
+    pseudonym_key,
+    sql_macro,
+)
 from caseload_pipeline_tests import department as dep
 from caseload_pipeline_tests.conftest import CARERS_WORKER, Project, disguise
 
@@ -95,15 +100,17 @@ def test_key_file_created_with_mode_0600_when_no_key_is_set(audit_project):
     assert len(_key(audit_project)) == 64  # 32 random bytes, hex
 
 
-def test_key_file_is_created_once_and_reused(tmp_path, monkeypatch):
+def test_key_file_is_created_once_and_reused(tmp_path):
     path = tmp_path / "config" / "caseload" / "pseudonym.key"
-    monkeypatch.setenv("CASELOAD_PSEUDONYM_KEY_FILE", str(path))
-    assert key_file() == path and not path.exists()
-    first = pseudonym_key(None)
+    assert default_key_file({"CASELOAD_PSEUDONYM_KEY_FILE": str(path)}) == path
+    assert default_key_file({"XDG_CONFIG_HOME": str(tmp_path)}) == (
+        tmp_path / "caseload_pipeline" / "pseudonym.key")
+    assert not path.exists()
+    first = pseudonym_key(None, path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert pseudonym_key(None) == first == path.read_bytes().strip()
+    assert pseudonym_key(None, path) == first == path.read_bytes().strip()
     # a key in the environment wins and leaves the file alone
-    assert pseudonym_key("an-environment-key-123") == b"an-environment-key-123"
+    assert pseudonym_key("an-environment-key-123", path) == b"an-environment-key-123"
     assert path.read_bytes().strip() == first
 
 

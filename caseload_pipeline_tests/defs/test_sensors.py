@@ -20,7 +20,7 @@ from caseload_pipeline.defs.sensors import AUTOMATION_SENSOR_NAME, SENSOR_NAME
 from caseload_pipeline_tests.department import STAFF, write_month, write_reference
 
 MONTH = "2023-06"
-MONTH_TABLES = ["month_files", "month_validation", "staff", "allocations", "worker_monthly",
+MONTH_TABLES = ["data_quality", "staff", "allocations", "load_log", "worker_monthly",
                 "team_monthly", "role_monthly"]
 
 

@@ -211,9 +211,11 @@ class DagsterDev:
         return result["sensorState"]["status"]
 
     def partitioned_asset_keys(self) -> list[list[str]]:
-        nodes = self.graphql("""{ assetNodes { assetKey { path } groupName
+        """The monthly assets a person can materialize (not the files in incoming/)."""
+        nodes = self.graphql("""{ assetNodes { assetKey { path } groupName isExecutable
             partitionDefinition { type } } }""")["assetNodes"]
-        return [n["assetKey"]["path"] for n in nodes if n["partitionDefinition"]]
+        return [n["assetKey"]["path"] for n in nodes
+                if n["partitionDefinition"] and n["isExecutable"]]
 
     def launch_backfill(self, asset_keys: list[list[str]], partitions: list[str]) -> str:
         result = self.graphql(

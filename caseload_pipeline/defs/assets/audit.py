@@ -7,9 +7,9 @@ from dagster import AssetSpec, AutomationCondition, MaterializeResult, multi_ass
 from caseload_pipeline.defs.assets.common import (
     OWNERS,
     benchmark_file_or_fail,
-    markdown_table,
     progress,
     reference_or_fail,
+    table_metadata,
 )
 from caseload_pipeline.defs.resources import WAREHOUSE_POOL, CaseloadData
 
@@ -93,13 +93,13 @@ def build_audit_assets():
         yield MaterializeResult(
             asset_key="audit_team_averages",
             metadata={
-                "audits": markdown_table(summary, ["audit", "teams", "min months", "expected"])
+                "audits": table_metadata(summary, ["audit", "teams", "min months", "expected"])
             },
         )
         yield MaterializeResult(asset_key="audit_role_averages")
         yield MaterializeResult(
             asset_key="audit_comparison",
-            metadata={"directions": markdown_table(directions, ["audit", "direction", "teams"])},
+            metadata={"directions": table_metadata(directions, ["audit", "direction", "teams"])},
         )
         yield MaterializeResult(asset_key="staff_survey", metadata={"years": len(reference.survey)})
         yield MaterializeResult(

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from dagster import BackfillPolicy, Failure, MetadataValue
+from dagster import (
+    BackfillPolicy,
+    Failure,
+    MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
+)
 
 from caseload_pipeline.core.reference import Reference, ReferenceDataError
 from caseload_pipeline.core.settings import Settings
@@ -48,11 +55,21 @@ def benchmark_file_or_fail(settings: Settings) -> tuple[Path | None, str]:
     return path, str(path)
 
 
-def markdown_table(rows: list[tuple], columns: list[str]) -> MetadataValue:
-    def cell(value) -> str:
-        text = f"{value:.1f}" if isinstance(value, float) else str(value)
-        return text.replace("|", "\\|")
+def table_metadata(rows: list[tuple], columns: list[str]) -> MetadataValue:
+    """Rows as a table in the UI; numbers keep their type (the UI formats them)."""
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return MetadataValue.md("\n".join(lines))
+    def column_type(values) -> str:
+        kinds = {type(v) for v in values if v is not None}
+        if kinds and kinds <= {int}:
+            return "int"
+        if kinds and kinds <= {int, float}:
+            return "float"
+        return "string"
+
+    types = [column_type([row[i] for row in rows]) for i in range(len(columns))]
+    records = [TableRecord({name: (value if kind != "string" or value is None else str(value))
+                            for name, kind, value in zip(columns, types, row, strict=True)})
+               for row in rows]
+    schema = TableSchema(columns=[TableColumn(n, t) for n, t in zip(columns, types,
+                                                                     strict=True)])
+    return MetadataValue.table(records, schema=schema)

@@ -337,6 +337,9 @@ def test_a_refused_month_is_a_failed_run_and_check_in_dagster(loaded: Project):
     from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance
     from dagster._core.storage.dagster_run import DagsterRunStatus
 
+    from caseload_pipeline.core.settings import load_settings
+    from caseload_pipeline.defs.partitions import monthly_partitions
+
     case = next(c for c in CASES if c.id == "fte 1.5")
     loaded.clear_month(M)
     case.write(loaded.incoming)
@@ -354,18 +357,27 @@ def test_a_refused_month_is_a_failed_run_and_check_in_dagster(loaded: Project):
         assert f"Run {run.run_id} failed" in result.err
         assert run.status == DagsterRunStatus.FAILURE
         assert run.tags["caseload/started_by"] == "cli"
+        # the staff file's rule broke: the check on the table it protects failed
         check = instance.get_latest_asset_check_evaluation_record(
-            AssetCheckKey(AssetKey("month_validation"), "passes_blocking_rules"))
+            AssetCheckKey(AssetKey("staff"), "passes_blocking_rules"))
         assert check.run_id == run.run_id
         evaluation = check.event.dagster_event.event_specific_data
         assert evaluation.passed is False and evaluation.blocking
-        assert evaluation.description == message
-        assert message in evaluation.metadata["messages"].value
+        assert evaluation.description == f"refused: {M}. {message}"
+        rows = [r.data for r in evaluation.metadata["findings"].records]
+        assert [(r["month"], r["message"]) for r in rows] == [(M, message)]
+        other = instance.get_latest_asset_check_evaluation_record(
+            AssetCheckKey(AssetKey("allocations"), "passes_blocking_rules"))
+        assert other.event.dagster_event.event_specific_data.passed is True
         materialized = {
             r.event_log_entry.dagster_event.asset_key.to_user_string()
             for r in instance.get_records_for_run(
                 run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
         }
-        assert materialized == {"month_files", "month_validation"}  # nothing loaded
+        assert materialized == {"data_quality"}  # nothing loaded
+        # and the partition view shows the month failed
+        months = monthly_partitions(load_settings(loaded.env()))
+        assert instance.get_status_by_partition(AssetKey("staff"), [M], months)[M].value == (
+            "FAILED")
     finally:
         instance.dispose()
