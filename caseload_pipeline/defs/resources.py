@@ -23,6 +23,7 @@ class CaseloadData(ConfigurableResource):
     # EnvVar in the definitions, so the UI shows the variable's name, never the key
     pseudonym_key: str | None = None
     first_month: str | None = None
+    analyst_storage_version: str | None = None
 
     def settings(self) -> Settings:
         values = {
@@ -31,6 +32,7 @@ class CaseloadData(ConfigurableResource):
             "CASELOAD_PSEUDONYM_KEY_FILE": self.pseudonym_key_file,
             "CASELOAD_PSEUDONYM_KEY": self.pseudonym_key,
             "CASELOAD_FIRST_MONTH": self.first_month,
+            "CASELOAD_ANALYST_STORAGE_VERSION": self.analyst_storage_version,
         }
         return load_settings({name: value for name, value in values.items() if value})
 
@@ -54,4 +56,5 @@ class CaseloadData(ConfigurableResource):
             pseudonym_key_file=str(settings.pseudonym_key_file),
             pseudonym_key=EnvVar("CASELOAD_PSEUDONYM_KEY") if settings.pseudonym_key else None,
             first_month=settings.first_month,
+            analyst_storage_version=settings.analyst_storage_version,
         )

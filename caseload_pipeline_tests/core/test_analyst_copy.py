@@ -6,7 +6,6 @@ does. The pipeline's working database may stay on the newest format."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from caseload_pipeline.core.settings import SettingsError, load_settings
-from caseload_pipeline.core.warehouse import Warehouse, write_analyst_copy
-from caseload_pipeline_tests.conftest import TwoMonths
+from caseload_pipeline.core.settings import SettingsError
+from caseload_pipeline.core.warehouse import write_analyst_copy
+from caseload_pipeline_tests.conftest import TwoMonths, new_project
 from caseload_pipeline_tests.external import duckdb_client
 
 READER = Path(__file__).with_name("read_every_table.py")
@@ -71,29 +70,20 @@ def test_a_duckdb_1x_client_reads_every_table(two_months: TwoMonths, as_duckdb_2
         assert seen["tables"][name] == table, name
 
 
-def _copy_of_working_database(two_months: TwoMonths, root: Path, **env: str):
-    """Settings for a new data folder holding a copy of the project's working database."""
-    settings = load_settings(two_months.project.env() | {"CASELOAD_DATA_DIR": str(root)} | env)
-    settings.pipeline_dir.mkdir(parents=True)
-    shutil.copyfile(two_months.project.working_path, settings.working_db_path)
-    return settings
-
-
-def test_the_newest_format_would_lock_1x_clients_out(two_months: TwoMonths, tmp_path):
-    """Why the setting exists: published as `latest`, DuckDB 1.4 cannot open the file."""
-    settings = _copy_of_working_database(two_months, tmp_path / "data",
-                                         CASELOAD_ANALYST_STORAGE_VERSION="latest")
+def test_the_setting_reaches_the_run_and_latest_locks_1x_clients_out(tmp_path):
+    """Why the setting exists: published as `latest` (DuckDB 2's own format),
+    the file no longer opens in DuckDB 1.4."""
+    project = new_project(tmp_path)
+    project.write_month("2022-05")
     client = duckdb_client("1.4.5")
 
-    Warehouse(settings).publish()
+    result = project.cli("materialize", "--month", "2022-05",
+                         CASELOAD_ANALYST_STORAGE_VERSION="latest")
 
-    refused = read_with(client, settings.duckdb_path)
+    assert result.code == 0, result.text
+    refused = read_with(client, project.analyst_path)
     assert refused.returncode != 0
     assert "Trying to read a database file with version number" in refused.stderr
-    # and the default setting, published from the same working database, opens
-    default = _copy_of_working_database(two_months, tmp_path / "default")
-    Warehouse(default).publish()
-    assert tables_read_by(client, default.duckdb_path)["tables"].keys() >= ANALYST_TABLES
 
 
 def test_a_version_duckdb_cannot_write_is_a_settings_error(tmp_path):

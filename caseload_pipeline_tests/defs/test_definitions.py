@@ -43,6 +43,7 @@ def test_the_code_location_takes_its_folders_from_the_environment(tmp_path, monk
     """What `dagster dev` loads (workspace.yaml names this module), in this process."""
     monkeypatch.setenv("CASELOAD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CASELOAD_DUCKDB_PATH", str(tmp_path / "shared" / "adults.duckdb"))
+    monkeypatch.setenv("CASELOAD_ANALYST_STORAGE_VERSION", "v1.4.0")
     # a fresh import, dropped again afterwards: `defs` is built when the module loads
     monkeypatch.delitem(sys.modules, "caseload_pipeline.definitions", raising=False)
     try:
@@ -53,5 +54,6 @@ def test_the_code_location_takes_its_folders_from_the_environment(tmp_path, monk
     data = module.defs.resources["caseload_data"]
     assert data.data_dir == str(tmp_path / "data")
     assert data.duckdb_path == str(tmp_path / "shared" / "adults.duckdb")
+    assert data.settings().analyst_storage_version == "v1.4.0"
     assert {job.name for job in module.defs.resolve_all_job_defs()} >= {"monthly_job",
                                                                        "audit_job"}
