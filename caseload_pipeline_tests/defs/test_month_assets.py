@@ -87,6 +87,7 @@ def test_a_refused_month_fails_on_its_own_and_the_good_months_load(project: Proj
         assert dagster.status("data_quality", ["2023-06"]) == {"2023-06": "MATERIALIZED"}
 
 
+@pytest.mark.slow  # three runs; the fast loop keeps the skipped and the refused month
 def test_reloading_a_month_refreshes_and_reports_the_month_after(project: Project):
     project.write_month("2022-05")
     project.write_month("2022-06", caseload=dep.reassignment_rows("2022-06"))
