@@ -7,6 +7,7 @@ DuckDB command-line tool (which nothing in the project installs).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from caseload_pipeline.core.settings import Settings
@@ -32,4 +33,8 @@ def run_query(settings: Settings, query: str, max_rows: int) -> int:
         # DuckDB's own words name the problem and point at it in the query.
         print(f"caseload sql: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): nothing went wrong. Point stdout
+        # at /dev/null so the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK

@@ -3,9 +3,14 @@ table; a wrong query or a write exits 1 with DuckDB's own words and no trace."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 
-from caseload_pipeline_tests.conftest import Project, file_digest
+from caseload_pipeline_tests.conftest import ENV_NAMES, Project, file_digest
 
 QUERY = ("SELECT team, round(avg_caseload, 1) AS average FROM audit_team_averages"
          " WHERE audit = '2023/24' ORDER BY team")
@@ -52,3 +57,17 @@ def test_before_any_run_it_says_what_writes_the_database(project: Project):
     assert result.code == 1
     assert "no analysts' database" in result.err and "caseload materialize" in result.err
     assert not project.analyst_path.exists()
+
+
+def test_a_reader_that_stops_early_is_no_error(audit_project: Project):
+    """`caseload sql ... | head`: no trace when head closes the pipe."""
+    caseload = Path(sys.executable).with_name("caseload")
+    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES} | audit_project.env()
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c",
+         f"'{caseload}' sql --max-rows 200000 'SELECT * FROM range(200000)' | head -n 1"],
+        env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("┌")
+    assert result.stderr == ""
