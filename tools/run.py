@@ -137,8 +137,9 @@ def main(args):
     if args[0] == "uv":
         command = [str(uv)] + args[1:]
     else:
-        # --compile-bytecode: compile at install time, once, rather than on the
-        # first import of each module. --project: works from any folder.
+        # --compile-bytecode: compile every module when installing rather than on
+        # its first import (a later run only checks: about 0.3 s). --project: this
+        # clone's project, even when run from another folder.
         command = [str(uv), "run", "--frozen", "--compile-bytecode",
                    "--project", str(ROOT)] + args
     os.execve(str(uv), command, env)
