@@ -9,11 +9,14 @@ from pathlib import Path
 
 import duckdb
 
+from caseload_pipeline.core.completeness import RowsNotLoaded, rows_not_loaded
 from caseload_pipeline.core.contract import CASELOAD, STAFF
+from caseload_pipeline.core.findings import Finding
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
-from caseload_pipeline.core.staging import read_staged
+from caseload_pipeline.core.staging import StagedMonth, read_staged
+from caseload_pipeline.core.validate import record_findings
 from caseload_pipeline.core.warehouse import set_refresh_months
 
 
@@ -21,6 +24,7 @@ def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
                    months: Sequence[Month], run_id: str) -> None:
     """Load months that passed validation, all in one transaction."""
     con.execute("BEGIN TRANSACTION")
+    loading = []
     try:
         for month in months:
             staged = read_staged(settings, month)
@@ -29,11 +33,29 @@ def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
             files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
             load_month(con, month, staged.parquet(CASELOAD), staged.parquet(STAFF), files,
                        run_id)
+            loading.append(staged)
+        lost = rows_not_loaded(con, loading)  # nothing validated may vanish in a join
+        if lost:
+            raise RowsNotLoaded(lost)
         refresh_reassignment(con, months)
         con.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         con.execute("ROLLBACK")
+        if isinstance(exc, RowsNotLoaded):
+            _refuse(con, loading, exc.findings)
         raise
+
+
+def _refuse(con: duckdb.DuckDBPyConnection, staged_months: list[StagedMonth],
+            problems: list[Finding]) -> None:
+    """Store why the months were not loaded, as validation's findings are stored
+    (their staging manifest, which the CLI prints, and data_quality)."""
+    for staged in staged_months:
+        mine = [f for f in problems if f.file in {i["name"] for i in staged.files.values()}]
+        if mine:
+            staged.findings = [*staged.findings, *mine]
+            staged.save()
+            record_findings(con, staged.month, staged.findings)
 
 
 def load_month(con: duckdb.DuckDBPyConnection, month: Month, caseload: Path, staff: Path,
