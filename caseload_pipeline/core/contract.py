@@ -36,7 +36,7 @@ FILE_NAME = re.compile(r"^(caseload|staff)_(\d{4}-\d{2})\.(csv|xlsx)$", re.IGNOR
 # for the other months.
 _MEANT_AS_MONTHLY = re.compile(r"^(caseload|staff)(?![a-z])", re.IGNORECASE)
 _ANY_SUFFIX = re.compile(r"^(caseload|staff)_(\d{4}-\d{2})(\.[^.]*)?$", re.IGNORECASE)
-NAME_RULE = "a monthly file name must be like caseload_2023-06.csv or staff_2023-06.xlsx"
+NAME_RULE = "the file name must be like caseload_2023-06.csv or staff_2023-06.xlsx"
 EXTRA_COLUMNS_SHOWN = 10  # a file with thousands of columns names this many, counts the rest
 
 

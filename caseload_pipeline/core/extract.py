@@ -146,20 +146,23 @@ def _line_numbers(text: bytes, newline: bytes, rows: int) -> pd.Index:
     so both are counted back in. `text` has `newline` line ends only."""
     if rows == 0:
         return pd.RangeIndex(2, 2)
-    codes = np.frombuffer(text, dtype=np.uint8)
-    lines = int(np.count_nonzero(codes == ord(newline))) + (not text.endswith(newline))
-    if lines == rows + 1:  # one line per row: the usual case, no second pass
+    body = text.rstrip(b"\r\n")  # blank lines at the end hold no row
+    codes = np.frombuffer(body, dtype=np.uint8)
+    if int(np.count_nonzero(codes == ord(newline))) == rows:  # one line per row, as usual
         return pd.RangeIndex(2, rows + 2)
-    starts = []
-    try:
-        reader = csv.reader(io.StringIO(text.decode("utf-8-sig", "replace"), newline=""))
-        end = 0
-        for record in reader:
-            start, end = end + 1, reader.line_num
-            if record and start > 1:
-                starts.append(start)
-    except csv.Error:  # not readable line by line (DuckDB read it): count lines simply
-        starts = [n for n, line in enumerate(text.split(newline)[1:], start=2)
+    starts = None
+    if b'"' in body:  # a quoted value may span lines: read the records as Python's csv does
+        try:
+            reader = csv.reader(io.StringIO(body.decode("utf-8-sig", "replace"), newline=""))
+            starts, end = [], 0
+            for record in reader:
+                start, end = end + 1, reader.line_num
+                if record and start > 1:
+                    starts.append(start)
+        except csv.Error:  # DuckDB read what Python's csv cannot: count lines simply
+            starts = None
+    if starts is None:  # blank lines in between: count them back in
+        starts = [n for n, line in enumerate(body.split(newline)[1:], start=2)
                   if line.strip(b"\r")]
     if len(starts) < rows:  # never fewer numbers than rows, whatever the file holds
         last = starts[-1] if starts else 1

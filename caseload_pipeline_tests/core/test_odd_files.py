@@ -38,16 +38,16 @@ def test_a_name_that_is_not_a_month_is_skipped_with_its_reason(tmp_path: Path):
 
     assert months_with_files(incoming) == {parse_month(MAY)}
     assert [s.message for s in skipped_files(incoming)] == [
-        "caseload_2023-06.txt: a monthly file name must be like caseload_2023-06.csv or "
+        "caseload_2023-06.txt: the file name must be like caseload_2023-06.csv or "
         "staff_2023-06.xlsx (only .csv and .xlsx files are read, not .txt: save it as CSV "
         "UTF-8 or .xlsx); the file is skipped",
-        "caseload_2023-13.csv: a monthly file name must be like caseload_2023-06.csv or "
+        "caseload_2023-13.csv: the file name must be like caseload_2023-06.csv or "
         "staff_2023-06.xlsx (2023-13 is not a month: months run from 01 to 12); the file is "
         "skipped",
-        "caseload_2023-6.csv: a monthly file name must be like caseload_2023-06.csv or "
+        "caseload_2023-6.csv: the file name must be like caseload_2023-06.csv or "
         "staff_2023-06.xlsx (the month must follow the kind as YYYY-MM, e.g. "
         "caseload_2023-06.csv); the file is skipped",
-        "staff_2023-00.xlsx: a monthly file name must be like caseload_2023-06.csv or "
+        "staff_2023-00.xlsx: the file name must be like caseload_2023-06.csv or "
         "staff_2023-06.xlsx (2023-00 is not a month: months run from 01 to 12); the file is "
         "skipped",
     ]
@@ -75,7 +75,7 @@ def test_validate_names_a_file_that_is_not_a_month(project: Project, tmp_path: P
 
     assert result.code == 1, result.text
     assert "Traceback" not in result.text
-    assert "ERROR: caseload_2023-13.csv: a monthly file name must be like caseload_2023-06.csv"\
+    assert "ERROR: caseload_2023-13.csv: the file name must be like caseload_2023-06.csv"\
         " or staff_2023-06.xlsx: 2023-13 is not a month: months run from 01 to 12"\
         in result.lines, result.text
 
