@@ -301,14 +301,23 @@ def _cell_text(value: object) -> str | None:
     return clean_text(str(value)) or None
 
 
-def _xlsx_rows(path: Path) -> list[list]:
+def _xlsx_rows(path: Path, data: bytes) -> list[list]:
     from python_calamine import CalamineWorkbook
 
+    if not data.strip():
+        raise Unreadable("the file is empty")
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise Unreadable("the file is an old Excel 97-2003 workbook (.xls) named .xlsx: save "
+                         "it from Excel as 'Excel Workbook (*.xlsx)'")
+    if not data.startswith(b"PK\x03\x04"):
+        raise Unreadable("the file is not an Excel workbook, whatever its name says (is it "
+                         "a CSV file named .xlsx?)")
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises several types for damaged files
-        raise Unreadable(f"the file is not a readable Excel workbook ({exc})") from None
+    except Exception:  # calamine raises several types for damaged files
+        raise Unreadable("the Excel workbook cannot be read: it is damaged or cut short "
+                         "(open it in Excel and save it again)") from None
     if not rows:
         raise Unreadable("the first sheet is empty")
     return rows
@@ -347,7 +356,7 @@ def extract_file(path: Path, kind: str) -> ExtractedFile:
     xlsx = path.suffix.lower() == ".xlsx"
     try:
         if xlsx:
-            rows = _xlsx_rows(path)
+            rows = _xlsx_rows(path, data)
             header = [_cell_text(v) or "" for v in rows[0]]
         else:
             if not data.strip():

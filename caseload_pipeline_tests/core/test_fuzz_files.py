@@ -1,8 +1,9 @@
 """Fuzzing the monthly files (issue 8, item 9).
 
-Hypothesis mutates a valid month (columns dropped, duplicated or renamed,
-cells changed, rows dropped or repeated, the file truncated, bytes injected,
-re-encoded, a byte-order mark mid-file, CR-only or mixed line ends, ...) and
+Hypothesis mutates a valid month, as CSV or as an Excel workbook (columns
+dropped, duplicated or renamed, cells changed, rows dropped or repeated, the
+file truncated, bytes injected or deleted, re-encoded, a byte-order mark
+mid-file, CR-only or mixed line ends, ...) and
 runs it through the pipeline's own steps: staging (extraction), validation
 with Great Expectations, and, when validation accepts it, the load into a real
 DuckDB warehouse. Every case must end as a correct load (each validated row in
@@ -36,7 +37,8 @@ pytestmark = pytest.mark.slow
 
 MAY, JUNE = "2022-05", "2022-06"
 SECONDS_PER_EXAMPLE = 30  # a hang is a failure, not a stuck test run
-FILES = {"caseload": f"caseload_{JUNE}.csv", "staff": f"staff_{JUNE}.csv"}
+KINDS = ("caseload", "staff")
+NAMES = {f"{kind}_{JUNE}.{suffix}" for kind in KINDS for suffix in ("csv", "xlsx")}
 
 
 # --- mutations ------------------------------------------------------------------------------
@@ -206,12 +208,22 @@ def _valid(kind: str) -> Table:
     return list(dep.STAFF_HEADER), [list(r) for r in dep.STAFF]
 
 
-def _write(incoming, kind: str, tables: list, raw: list) -> None:
+def _write(incoming, kind: str, suffix: str, tables: list, raw: list) -> None:
+    """The month's file of `kind` (and no other of that kind), changed."""
+    for name in NAMES:
+        if name.startswith(kind):
+            (incoming / name).unlink(missing_ok=True)
     header, rows = _valid(kind)
     for change in tables:
         change.change((header, rows))
-    path = incoming / FILES[kind]
-    dep.write_csv(path, header, rows)
+    path = incoming / f"{kind}_{JUNE}.{suffix}"
+    if suffix == "xlsx":  # (characters a workbook cannot hold at all are left out)
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        dep.write_xlsx(path, [ILLEGAL_CHARACTERS_RE.sub("", h) for h in header],
+                       [[ILLEGAL_CHARACTERS_RE.sub("", v) for v in row] for row in rows])
+    else:
+        dep.write_csv(path, header, rows)
     data = path.read_bytes()
     for change in raw:
         data = change.change(data)
@@ -232,18 +244,19 @@ def _deadline(signum, frame):
     raise Hang(f"one example took over {SECONDS_PER_EXAMPLE} s")
 
 
-@given(kind=st.sampled_from(["caseload", "staff"]),
+@given(kind=st.sampled_from(KINDS), suffix=st.sampled_from(["csv", "csv", "csv", "xlsx"]),
        tables=st.lists(table_changes, max_size=3), raw=st.lists(byte_changes, max_size=2))
-@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+@settings(max_examples=120, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
-def test_a_mutated_month_loads_correctly_or_is_refused_with_messages(department, kind, tables,
-                                                                      raw):
+def test_a_mutated_month_loads_correctly_or_is_refused_with_messages(department, kind, suffix,
+                                                                      tables, raw):
     settings_, reference = department
     month = parse_month(JUNE)
     incoming = settings_.incoming_dir
-    for other in FILES:  # the other file stays valid
-        _write(incoming, other, tables if other == kind else [], raw if other == kind else [])
+    _write(incoming, kind, suffix, tables, raw)
+    other = next(k for k in KINDS if k != kind)  # the other file stays valid
+    _write(incoming, other, "csv", [], [])
 
     previous = signal.signal(signal.SIGALRM, _deadline)
     signal.alarm(SECONDS_PER_EXAMPLE)
@@ -265,7 +278,7 @@ def test_a_mutated_month_loads_correctly_or_is_refused_with_messages(department,
     if staged.blocking:
         assert after == before, "a refused month changed the warehouse"
         for finding in staged.blocking:
-            assert finding.file in FILES.values(), finding.message
+            assert finding.file in NAMES, finding.message
             assert finding.message.startswith(f"{finding.file}: "), finding.message
             assert "\n" not in finding.message and "Traceback" not in finding.message
             assert "Error" not in finding.message, finding.message  # no raw exception text
