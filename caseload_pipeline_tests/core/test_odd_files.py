@@ -190,6 +190,21 @@ def test_an_excel_workbook_named_csv_is_named_as_such(tmp_path: Path):
     assert "an Excel workbook (or another zip file) named .csv" in finding.message
 
 
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda data: data[:len(data) // 2], "the Excel workbook cannot be read: it is damaged or "
+     "cut short (open it in Excel and save it again)"),
+    (lambda data: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + data[8:],
+     "the file is an old Excel 97-2003 workbook (.xls) named .xlsx"),
+    (lambda data: b"worker_id,team\nW1,Review Team\n", "the file is not an Excel workbook"),
+], ids=["cut short", "xls", "csv"])
+def test_a_workbook_that_cannot_be_read_says_why(tmp_path: Path, change, words):
+    path = dep.write_xlsx(tmp_path / "staff_2022-05.xlsx", dep.STAFF_HEADER, dep.STAFF)
+    path.write_bytes(change(path.read_bytes()))
+    [finding] = extract_file(path, "staff").findings
+    assert finding.message.startswith("staff_2022-05.xlsx: the file must be readable: ")
+    assert words in finding.message, finding.message
+
+
 def test_thousands_of_columns_name_a_few_and_count_the_rest(tmp_path: Path):
     header = dep.STAFF_HEADER + [f"Extra {n}" for n in range(5000)]
     rows = [row + ["x"] * 5000 for row in dep.STAFF]
