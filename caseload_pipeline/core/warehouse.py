@@ -18,14 +18,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from caseload_pipeline.core.disk import no_space_left
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.normalise import fold_name
 from caseload_pipeline.core.pseudonym import pseudonym_key, sql_macro
 from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
 
 MACROS = [
-    "CREATE OR REPLACE TEMP MACRO fold(x) AS lower(regexp_replace(trim(x), '\\s+', ' ', 'g'))",
     "CREATE OR REPLACE TEMP MACRO parse_date(x) AS"
     " coalesce(try_strptime(x, '%Y-%m-%d'), try_strptime(x, '%d/%m/%Y'))::DATE",
     "CREATE OR REPLACE TEMP MACRO parse_flag(x, default_value) AS"
@@ -46,14 +47,16 @@ class Warehouse:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path))
         try:
-            con.execute(sql("schema"))
-            con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key,
-                                              self.settings.pseudonym_key_file)))
-            for macro in MACROS:
-                con.execute(macro)
-            if reference is not None:
-                sync_reference(con, reference)
-            yield con
+            with no_space_left("writing the working database", path.parent):
+                con.execute(sql("schema"))
+                con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key,
+                                                  self.settings.pseudonym_key_file)))
+                for macro in MACROS:
+                    con.execute(macro)
+                register_functions(con)
+                if reference is not None:
+                    sync_reference(con, reference)
+                yield con
         finally:
             con.close()
 
@@ -64,9 +67,21 @@ class Warehouse:
         with self.connect() as con:
             con.execute("CHECKPOINT")
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(self.settings.working_db_path, temporary)
-        os.replace(temporary, target)
+        with no_space_left("publishing the analysts' database", target.parent,
+                           remove=[temporary]):
+            shutil.copyfile(self.settings.working_db_path, temporary)
+            os.replace(temporary, target)
         return target
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """SQL's `fold(name)` is normalise.fold_name itself, so the load resolves a
+    team or role exactly as validation did (a SQL re-implementation kept tabs
+    and no-break spaces, and the load silently dropped rows validation had
+    accepted). SQL calls it once per distinct name, so Python's cost is nil."""
+    from duckdb.sqltypes import VARCHAR
+
+    con.create_function("fold", fold_name, [VARCHAR], VARCHAR, side_effects=False)
 
 
 def sync_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
