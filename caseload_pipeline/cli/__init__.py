@@ -47,7 +47,7 @@ def _reference_or_exit(settings: Settings):
 
 
 def months_to_run(args, settings: Settings) -> list[Month]:
-    from caseload_pipeline.core.contract import months_with_files
+    from caseload_pipeline.core.contract import months_with_files, skipped_files
     from caseload_pipeline.defs.partitions import first_month
 
     first, last = first_month(settings), last_complete_month()
@@ -55,6 +55,8 @@ def months_to_run(args, settings: Settings) -> list[Month]:
         if args.month:
             months = [parse_month(args.month)]
         elif args.all:
+            for skipped in skipped_files(settings.incoming_dir):
+                print(f"Warning: {skipped.message}", file=sys.stderr)
             with_files = months_with_files(settings.incoming_dir)
             months = [m for m in first.range_to(last) if m in with_files]
             if not months:

@@ -3,6 +3,7 @@ every run the CLI starts shows in the UI's run history."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
@@ -37,7 +38,12 @@ def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
             # a Failure raised in an asset carries our message as its own
             while cause.cause is not None and "Failure" not in cause.cls_name:
                 cause = cause.cause
-            messages.append(cause.message.strip())
+            message = cause.message.strip()
+            # the pipeline's own errors (a full disk, ...) are sentences written
+            # to be read: without their class path, and once, not per event
+            message = re.sub(r"^caseload_pipeline\.[\w.]+: ", "", message)
+            if message not in messages:
+                messages.append(message)
     return messages
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from caseload_pipeline.core.completeness import RowsNotLoaded, rows_not_loaded
 from caseload_pipeline.core.contract import CASELOAD, STAFF
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.settings import Settings
@@ -20,7 +21,9 @@ from caseload_pipeline.core.warehouse import set_refresh_months
 def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
                    months: Sequence[Month], run_id: str) -> None:
     """Load months that passed validation and recompute their reassignment (and
-    that of the month after each). The caller owns the transaction."""
+    that of the month after each). The caller owns the transaction: on
+    `RowsNotLoaded` (a join lost or repeated validated rows) it must roll back."""
+    loading = []
     for month in months:
         staged = read_staged(settings, month)
         if staged.blocking:  # never load a month that failed, whoever asks
@@ -28,6 +31,10 @@ def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
         files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
         load_month(con, month, staged.parquet(CASELOAD), staged.parquet(STAFF), files,
                    run_id)
+        loading.append(staged)
+    lost = rows_not_loaded(con, loading)  # nothing validated may vanish in a join
+    if lost:
+        raise RowsNotLoaded(lost)
     refresh_reassignment(con, months)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files
+from caseload_pipeline.core.disk import no_space_left
 from caseload_pipeline.core.extract import ExtractedFile, extract_file
 from caseload_pipeline.core.findings import ERROR, Finding
 from caseload_pipeline.core.months import Month
@@ -48,7 +50,14 @@ class StagedMonth:
             "extraction": [dataclasses.asdict(f) for f in self.extraction],
             "findings": [dataclasses.asdict(f) for f in self.findings],
         }
-        (self.folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        # written beside and renamed: a full disk never leaves half a manifest
+        path = self.folder / "manifest.json"
+        partial = path.with_name(".manifest.json.partial")
+        try:
+            partial.write_text(json.dumps(manifest, indent=1))
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     def frame(self, kind: str) -> pd.DataFrame | None:
         path = self.parquet(kind)
@@ -95,18 +104,20 @@ def extract_month_files(incoming: Path, month: Month) -> tuple[dict[str, Extract
 def stage_month(settings: Settings, month: Month) -> StagedMonth:
     folder = settings.staging_dir / str(month)
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     extracted, findings = extract_month_files(settings.incoming_dir, month)
-    staged = StagedMonth(month, folder, extraction=findings)
-    for kind, file in extracted.items():
-        staged.extraction.extend(file.findings)
-        if file.readable:
-            staged.files[kind] = {"name": file.name, "sha256": file.sha256,
-                                  "rows": len(file.frame)}
-            file.frame.rename_axis(LINE).reset_index().to_parquet(staged.parquet(kind),
-                                                                  index=False)
-    staged.findings = list(staged.extraction)
-    staged.save()
+    # a full disk leaves no half-written staging behind, and says so in one line
+    with no_space_left(f"staging {month}", settings.pipeline_dir, remove=[folder]):
+        folder.mkdir(parents=True)
+        staged = StagedMonth(month, folder, extraction=findings)
+        for kind, file in extracted.items():
+            staged.extraction.extend(file.findings)
+            if file.readable:
+                staged.files[kind] = {"name": file.name, "sha256": file.sha256,
+                                      "rows": len(file.frame)}
+                file.frame.rename_axis(LINE).reset_index().to_parquet(staged.parquet(kind),
+                                                                      index=False)
+        staged.findings = list(staged.extraction)
+        staged.save()
     return staged
 
 

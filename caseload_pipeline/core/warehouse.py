@@ -10,6 +10,7 @@ half-loaded month: they keep their snapshot until they reconnect.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,14 +19,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from caseload_pipeline.core.disk import no_space_left
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.normalise import fold_name
 from caseload_pipeline.core.pseudonym import pseudonym_key, sql_macro
 from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.settings import WIDEST_STORAGE_VERSION, Settings, SettingsError
 from caseload_pipeline.core.sql import sql
 
 MACROS = [
-    "CREATE OR REPLACE TEMP MACRO fold(x) AS lower(regexp_replace(trim(x), '\\s+', ' ', 'g'))",
     "CREATE OR REPLACE TEMP MACRO parse_date(x) AS"
     " coalesce(try_strptime(x, '%Y-%m-%d'), try_strptime(x, '%d/%m/%Y'))::DATE",
     "CREATE OR REPLACE TEMP MACRO parse_flag(x, default_value) AS"
@@ -46,14 +48,16 @@ class Warehouse:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path))
         try:
-            con.execute(sql("schema"))
-            con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key,
-                                              self.settings.pseudonym_key_file)))
-            for macro in MACROS:
-                con.execute(macro)
-            if reference is not None:
-                sync_reference(con, reference)
-            yield con
+            with no_space_left("writing the working database", path.parent):
+                con.execute(sql("schema"))
+                con.execute(sql_macro(pseudonym_key(self.settings.pseudonym_key,
+                                                  self.settings.pseudonym_key_file)))
+                for macro in MACROS:
+                    con.execute(macro)
+                register_functions(con)
+                if reference is not None:
+                    sync_reference(con, reference)
+                yield con
         finally:
             con.close()
 
@@ -62,31 +66,40 @@ class Warehouse:
         target = self.settings.duckdb_path
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        wal = temporary.with_name(temporary.name + ".wal")
         with self.connect() as con:
-            write_analyst_copy(con, temporary, self.settings.analyst_storage_version)
+            # What the step committed reaches the working file first: a full disk
+            # there fails the step before analysts see any of it.
+            con.execute("CHECKPOINT")
+            with no_space_left("publishing the analysts' database", target.parent,
+                               remove=[temporary, wal]):
+                write_analyst_copy(con, temporary, self.settings.analyst_storage_version)
         os.replace(temporary, target)
         return target
 
 
 def write_analyst_copy(con: duckdb.DuckDBPyConnection, path: Path, storage_version: str) -> None:
     """Write every table of `con`'s database into a new file at `path`, in the
-    storage format of DuckDB `storage_version`.
+    storage format of DuckDB `storage_version`; on failure nothing is left at `path`.
 
     A byte copy of the working file would carry the newest format, which DuckDB
     1.x clients (DBeaver's driver, R, older Python) refuse to open; DuckDB
     writes an older format only into a database attached with that version.
     """
-    for leftover in (path, path.with_name(path.name + ".wal")):
+    written = (path, path.with_name(path.name + ".wal"))
+    for leftover in written:
         leftover.unlink(missing_ok=True)  # from a run that died here
     source = con.execute("SELECT current_database()").fetchone()[0]
     _attach(con, str(path), "analyst_copy", storage_version)
     try:
         con.execute(f'COPY FROM DATABASE "{source}" TO analyst_copy')
+        con.execute("DETACH analyst_copy")  # writes the file out (a checkpoint)
     except BaseException:
-        con.execute("DETACH analyst_copy")
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(duckdb.Error):  # already detached, or the disk is full
+            con.execute("DETACH analyst_copy")
+        for leftover in written:
+            leftover.unlink(missing_ok=True)
         raise
-    con.execute("DETACH analyst_copy")
 
 
 def check_storage_version(storage_version: str) -> None:
@@ -107,6 +120,16 @@ def _attach(con: duckdb.DuckDBPyConnection, path: str, name: str, storage_versio
             f"CASELOAD_ANALYST_STORAGE_VERSION={storage_version!r} is not a version DuckDB "
             f"{duckdb.__version__} can write: give one from {WIDEST_STORAGE_VERSION} to "
             f"v{duckdb.__version__}, or latest") from None
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """SQL's `fold(name)` is normalise.fold_name itself, so the load resolves a
+    team or role exactly as validation did (a SQL re-implementation kept tabs
+    and no-break spaces, and the load silently dropped rows validation had
+    accepted). SQL calls it once per distinct name, so Python's cost is nil."""
+    from duckdb.sqltypes import VARCHAR
+
+    con.create_function("fold", fold_name, [VARCHAR], VARCHAR, side_effects=False)
 
 
 def sync_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
