@@ -70,6 +70,7 @@ def test_a_duckdb_1x_client_reads_every_table(two_months: TwoMonths, as_duckdb_2
         assert seen["tables"][name] == table, name
 
 
+@pytest.mark.slow  # a whole run
 def test_the_setting_reaches_the_run_and_latest_locks_1x_clients_out(tmp_path):
     """Why the setting exists: published as `latest` (DuckDB 2's own format),
     the file no longer opens in DuckDB 1.4."""

@@ -110,6 +110,7 @@ def test_a_load_that_would_drop_validated_rows_is_refused(staged_may):
                                            exclude_tables=("data_quality",)))
 
 
+@pytest.mark.slow  # a whole run; the load-level tests here stay in the fast loop
 def test_a_run_refuses_a_month_whose_rows_a_join_drops(project: Project, monkeypatch):
     """The same refusal in a run: should the staging SQL ever drop validated rows (here
     it is made to, by a filter added to stg_staff.sql), the month is refused by the

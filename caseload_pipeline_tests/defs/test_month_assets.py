@@ -51,6 +51,7 @@ def loaded_months(project: Project, table: str = "staff") -> list[str]:
     return [m for (m,) in rows]
 
 
+@pytest.mark.slow  # the fast loop keeps the refused month
 def test_a_month_without_files_is_skipped_and_the_others_load(project: Project):
     project.write_month("2022-07")
     project.write_month("2022-09")  # 2022-08 has no files

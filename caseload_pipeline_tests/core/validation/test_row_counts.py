@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pytest
 
 from caseload_pipeline_tests.conftest import Project
 
@@ -39,6 +40,7 @@ def test_a_month_is_compared_with_the_month_before_it_in_the_same_run(project: P
     ]
 
 
+@pytest.mark.slow  # four runs
 def test_a_month_of_the_run_stands_in_for_its_loaded_rows(project: Project):
     """May and June loaded with 100 rows each. A run of June again (now 10 rows)
     and July (12 rows): June is compared with loaded May, July with the June of
