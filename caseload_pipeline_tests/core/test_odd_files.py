@@ -262,10 +262,10 @@ def roomy_tables(tmp_path_factory) -> dict:
                                                               "run_id"))
 
 
+@pytest.mark.slow  # three runs per case, on a mounted filesystem
 @pytest.mark.parametrize(("full", "leave", "step"), [
-    # the fast loop (-m "not slow") keeps one full disk: each case is three runs
-    pytest.param("data", 0, "staging 2022-06", marks=pytest.mark.slow),
-    pytest.param("data", 300_000, "writing the working database", marks=pytest.mark.slow),
+    ("data", 0, "staging 2022-06"),
+    ("data", 300_000, "writing the working database"),
     ("analyst", 0, "publishing the analysts' database"),
 ], ids=["while staging", "while loading", "while publishing"])
 def test_a_full_disk_is_one_plain_line_and_leaves_nothing_behind(tmp_path, roomy_tables, full,
