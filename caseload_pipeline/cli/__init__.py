@@ -48,7 +48,7 @@ def _reference_or_exit(settings: Settings):
 
 
 def months_to_run(args, settings: Settings) -> list[Month]:
-    from caseload_pipeline.core.contract import months_with_files
+    from caseload_pipeline.core.contract import months_with_files, skipped_files
     from caseload_pipeline.defs.partitions import first_month
 
     first, last = first_month(settings), last_complete_month()
@@ -56,6 +56,8 @@ def months_to_run(args, settings: Settings) -> list[Month]:
         if args.month:
             months = [parse_month(args.month)]
         elif args.all:
+            for skipped in skipped_files(settings.incoming_dir):
+                print(f"Warning: {skipped.message}", file=sys.stderr)
             with_files = months_with_files(settings.incoming_dir)
             months = [m for m in first.range_to(last) if m in with_files]
             if not months:
@@ -181,6 +183,11 @@ def parser() -> argparse.ArgumentParser:
                                        "analysts' copy (or from incoming/)")
     b.add_argument("--from-files", action="store_true",
                    help="start empty and run every month with files in incoming/")
+    q = sub.add_parser("sql", help="run a query on the analysts' database (read-only) and "
+                                   "print the result")
+    q.add_argument("query", help='e.g. "SELECT * FROM team_monthly"')
+    q.add_argument("--max-rows", type=int, default=40,
+                   help="longest result printed in full (default 40)")
     u = sub.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     return p
@@ -190,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
+        if args.command in ("demo", "materialize"):
+            from caseload_pipeline.core.warehouse import check_storage_version
+
+            check_storage_version(settings.analyst_storage_version)
         if args.command == "demo":
             return demo(settings)
         if args.command == "materialize":
@@ -202,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             return report(settings, args.audit)
         if args.command == "rebuild":
             return rebuild(settings, args.from_files)
+        if args.command == "sql":
+            from caseload_pipeline.cli.sql import run_query
+
+            return run_query(settings, args.query, args.max_rows)
         from caseload_pipeline.cli.ui import ui
 
         return ui(settings, args.port)

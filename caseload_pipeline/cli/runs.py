@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -48,7 +49,12 @@ def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
             # a Failure raised in an asset carries our message as its own
             while cause.cause is not None and "Failure" not in cause.cls_name:
                 cause = cause.cause
-            messages.append(cause.message.strip())
+            message = cause.message.strip()
+            # the pipeline's own errors (a full disk, ...) are sentences written
+            # to be read: without their class path, and once, not per event
+            message = re.sub(r"^caseload_pipeline\.[\w.]+: ", "", message)
+            if message not in messages:
+                messages.append(message)
     return messages
 
 

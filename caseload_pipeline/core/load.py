@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from caseload_pipeline.core.completeness import RowsNotLoaded, rows_not_loaded
 from caseload_pipeline.core.contract import CASELOAD, STAFF
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.pause import pause_point
@@ -24,10 +25,12 @@ from caseload_pipeline.core.warehouse import set_refresh_months
 def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
                    months: Sequence[Month], run_id: str) -> None:
     """Load months that run `run_id` validated and that passed, and recompute
-    their reassignment (and that of the month after each). The caller owns the
-    transaction. Each month is loaded from the run's own staging, and only if
-    its staged files are what validation read."""
+    their reassignment (and that of the month after each). Each month is loaded
+    from the run's own staging, and only if its staged files are what
+    validation read. The caller owns the transaction: on `RowsNotLoaded` (a
+    join lost or repeated validated rows) it must roll back."""
     pause_point("before-load")
+    loading = []
     for month in months:
         staged = read_staged(settings, month, run_id)
         if staged.blocking:  # never load a month that failed, whoever asks
@@ -35,7 +38,11 @@ def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
         caseload, staff = staged.check_validated(CASELOAD), staged.check_validated(STAFF)
         files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
         load_month(con, month, caseload, staff, files, run_id)
+        loading.append(staged)
         pause_point("load")
+    lost = rows_not_loaded(con, loading)  # nothing validated may vanish in a join
+    if lost:
+        raise RowsNotLoaded(lost)
     refresh_reassignment(con, months)
 
 

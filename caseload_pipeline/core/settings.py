@@ -21,6 +21,10 @@ class SettingsError(Exception):
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # How long a writer waits for the working database before giving up (seconds).
 DEFAULT_LOCK_TIMEOUT = 3600.0
+_STORAGE_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+# The storage format of the analysts' copy. DuckDB 1.0 to 1.1 read only format
+# 64, which DuckDB writes for "v1.0.0"; every 1.x and 2.x client reads it.
+WIDEST_STORAGE_VERSION = "v1.0.0"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Settings:
     dagster_home: Path
     first_month: str | None
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    analyst_storage_version: str = WIDEST_STORAGE_VERSION
 
     @property
     def incoming_dir(self) -> Path:
@@ -118,4 +123,20 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         dagster_home=dagster_home,
         first_month=first_month,
         lock_timeout=lock_timeout,
+        analyst_storage_version=storage_version(env.get("CASELOAD_ANALYST_STORAGE_VERSION")),
     )
+
+
+def storage_version(raw: str | None) -> str:
+    """CASELOAD_ANALYST_STORAGE_VERSION: a DuckDB release from v1.0.0 on, or `latest`."""
+    if not raw:
+        return WIDEST_STORAGE_VERSION
+    if raw == "latest":
+        return raw
+    found = _STORAGE_VERSION.match(raw)
+    if found is None or tuple(map(int, found.groups())) < (1, 0, 0):
+        # Older formats cannot be written: DuckDB would silently write 1.0's.
+        raise SettingsError(
+            f"CASELOAD_ANALYST_STORAGE_VERSION={raw!r} must be a DuckDB version from "
+            f"v1.0.0 on, like {WIDEST_STORAGE_VERSION} (the default) or v1.4.0, or latest")
+    return raw

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files
+from caseload_pipeline.core.disk import no_space_left
 from caseload_pipeline.core.extract import ExtractedFile, extract_file
 from caseload_pipeline.core.findings import ERROR, Finding
 from caseload_pipeline.core.months import Month
@@ -82,10 +84,14 @@ class StagedMonth:
             "findings": [dataclasses.asdict(f) for f in self.findings],
             "validated": self.validated,
         }
-        # Written beside and renamed: a reader never sees half a manifest.
-        temporary = self.folder / "manifest.json.tmp"
-        temporary.write_text(json.dumps(manifest, indent=1))
-        temporary.replace(self.folder / "manifest.json")
+        # written beside and renamed: a full disk never leaves half a manifest
+        path = self.folder / "manifest.json"
+        partial = path.with_name(".manifest.json.partial")
+        try:
+            partial.write_text(json.dumps(manifest, indent=1))
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     def frame(self, kind: str) -> tuple[pd.DataFrame, str] | None:
         """The staged file as a frame, and the sha256 of the bytes it was read from."""
@@ -175,23 +181,26 @@ def _copy_sources(incoming: Path, month: Month, folder: Path) -> Path:
 def stage_month(settings: Settings, month: Month, run_id: str) -> StagedMonth:
     folder = run_staging_dir(settings, run_id) / str(month)
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    copies = _copy_sources(settings.incoming_dir, month, folder)
-    try:
-        extracted, findings = extract_month_files(copies, month, settings.incoming_dir)
-    finally:
-        shutil.rmtree(copies, ignore_errors=True)
-    staged = StagedMonth(month, folder, extraction=findings)
-    for kind, file in extracted.items():
-        staged.extraction.extend(file.findings)
-        if file.readable:
-            path = staged.parquet(kind)
-            file.frame.rename_axis(LINE).reset_index().to_parquet(path, index=False)
-            staged.files[kind] = {"name": file.name, "sha256": file.sha256,
-                                  "rows": len(file.frame), "staged_sha256": file_sha256(path)}
-            pause_point("extract")
-    staged.findings = list(staged.extraction)
-    staged.save()
+    # a full disk leaves no half-written staging behind, and says so in one line
+    with no_space_left(f"staging {month}", settings.pipeline_dir, remove=[folder]):
+        folder.mkdir(parents=True)
+        copies = _copy_sources(settings.incoming_dir, month, folder)
+        try:
+            extracted, findings = extract_month_files(copies, month, settings.incoming_dir)
+        finally:
+            shutil.rmtree(copies, ignore_errors=True)
+        staged = StagedMonth(month, folder, extraction=findings)
+        for kind, file in extracted.items():
+            staged.extraction.extend(file.findings)
+            if file.readable:
+                path = staged.parquet(kind)
+                file.frame.rename_axis(LINE).reset_index().to_parquet(path, index=False)
+                staged.files[kind] = {"name": file.name, "sha256": file.sha256,
+                                      "rows": len(file.frame),
+                                      "staged_sha256": file_sha256(path)}
+                pause_point("extract")
+        staged.findings = list(staged.extraction)
+        staged.save()
     return staged
 
 

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from caseload_pipeline.core.completeness import RowsNotLoaded
 from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files
 from caseload_pipeline.core.findings import Finding
 from caseload_pipeline.core.load import load_validated
@@ -29,7 +30,7 @@ from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.staging import stage_month
-from caseload_pipeline.core.validate import validate_staged_months
+from caseload_pipeline.core.validate import record_findings, validate_staged_months
 from caseload_pipeline.core.warehouse import Warehouse
 
 LOADED, REFUSED, SKIPPED = "loaded", "refused", "skipped"
@@ -91,7 +92,7 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
         _release_validation_memory()
         good = [m for m in months if results[m].status == LOADED]
         refreshed: list[Month] = []
-        if good:
+        while good:
             con.execute("BEGIN TRANSACTION")
             try:
                 load_validated(con, settings, good, run_id)
@@ -100,6 +101,12 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
                 refreshed = _loaded_followers(con, good)
                 refresh_metrics(con, good)  # and each month after, as reassignment does
                 con.execute("COMMIT")
+                break
+            except RowsNotLoaded as lost:
+                # A join lost (or repeated) validated rows: those months are refused
+                # like a validation failure, and the others are loaded without them.
+                con.execute("ROLLBACK")
+                good = _refuse_incomplete(con, [results[m] for m in good], lost.findings)
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
@@ -110,6 +117,18 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
             progress.info("metrics refreshed for %d month(s); published %s",
                           len(good) + len(refreshed), published)
     return UpdateResult([results[m] for m in months], refreshed)
+
+
+def _refuse_incomplete(con, loading: list[MonthResult], problems: list[Finding]
+                       ) -> list[Month]:
+    """Mark the months whose files `problems` name as refused, store their findings
+    in data_quality, and return the months still to load."""
+    for result in loading:
+        mine = [f for f in problems if f.file in {i["name"] for i in result.files.values()}]
+        if mine:
+            result.status, result.findings = REFUSED, [*result.findings, *mine]
+            record_findings(con, result.month, result.findings)
+    return [r.month for r in loading if r.status == LOADED]
 
 
 def _loaded_followers(con, months: Sequence[Month]) -> list[Month]:

@@ -102,6 +102,7 @@ class CaseloadData(ConfigurableResource):
     # EnvVar in the definitions, so the UI shows the variable's name, never the key
     pseudonym_key: str | None = None
     first_month: str | None = None
+    analyst_storage_version: str | None = None
     # seconds a writer waits for the working database (CASELOAD_LOCK_TIMEOUT)
     lock_timeout: float | None = None
     _run_lock = PrivateAttr(default=None)
@@ -116,6 +117,7 @@ class CaseloadData(ConfigurableResource):
             "CASELOAD_PSEUDONYM_KEY": self.pseudonym_key,
             "CASELOAD_FIRST_MONTH": self.first_month,
             "CASELOAD_LOCK_TIMEOUT": None if self.lock_timeout is None else str(self.lock_timeout),
+            "CASELOAD_ANALYST_STORAGE_VERSION": self.analyst_storage_version,
         }
         return load_settings({name: value for name, value in values.items() if value})
 
@@ -167,4 +169,5 @@ class CaseloadData(ConfigurableResource):
             pseudonym_key=EnvVar("CASELOAD_PSEUDONYM_KEY") if settings.pseudonym_key else None,
             first_month=settings.first_month,
             lock_timeout=settings.lock_timeout,
+            analyst_storage_version=settings.analyst_storage_version,
         )

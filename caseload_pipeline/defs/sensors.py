@@ -45,7 +45,12 @@ from dagster import (
     sensor,
 )
 
-from caseload_pipeline.core.contract import find_month_files, months_with_files, sha256_of
+from caseload_pipeline.core.contract import (
+    find_month_files,
+    months_with_files,
+    sha256_of,
+    skipped_files,
+)
 from caseload_pipeline.core.months import Month, parse_month
 from caseload_pipeline.defs.partitions import (
     PARTITION_RANGE_END_TAG,
@@ -207,6 +212,9 @@ def build_incoming_sensor(monthly_job, partitions_def, settle_seconds: float = S
         notes: list[str] = []  # why months with files are not requested
         keys = set(partitions_def.get_partition_keys())
         present_months = months_with_files(incoming)
+        for skipped in skipped_files(incoming):  # e.g. caseload_2023-13.csv: the rest go on
+            notes.append(skipped.message)
+            context.log.warning(skipped.message)
         for month in sorted(present_months):
             found = find_month_files(incoming, month)
             if found.missing:
