@@ -13,6 +13,7 @@ without waiting for itself. Threads of one process take turns.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -65,7 +66,10 @@ def _write_note(fd: int, note: Note) -> None:
                        "state": note.state, "extra": note.extra}).encode()
     # Padded with spaces over a longer old note rather than truncated: a
     # truncation costs milliseconds on some file systems, this microseconds.
-    os.pwrite(fd, data.ljust(os.fstat(fd).st_size), 0)
+    # The note only informs; on a full disk the lock holds without it (and the
+    # step that needs the space says so in its own words).
+    with contextlib.suppress(OSError):
+        os.pwrite(fd, data.ljust(os.fstat(fd).st_size), 0)
 
 
 class _Holding:

@@ -195,9 +195,9 @@ def department(tmp_path_factory):
     settings_ = load_settings({"CASELOAD_DATA_DIR": str(data), "CASELOAD_PSEUDONYM_KEY": KEY})
     reference = load_reference(settings_.reference_dir)
     month = parse_month(MAY)
-    stage_month(settings_, month)
+    stage_month(settings_, month, "fuzz-may")
     with Warehouse(settings_).connect(reference) as con:
-        validate_staged_months(con, settings_, reference, [month])
+        validate_staged_months(con, settings_, reference, [month], "fuzz-may")
         load_validated(con, settings_, [month], "fuzz-may")
     return settings_, reference
 
@@ -261,10 +261,10 @@ def test_a_mutated_month_loads_correctly_or_is_refused_with_messages(department,
     previous = signal.signal(signal.SIGALRM, _deadline)
     signal.alarm(SECONDS_PER_EXAMPLE)
     try:
-        stage_month(settings_, month)
+        stage_month(settings_, month, "fuzz-june")
         with Warehouse(settings_).connect(reference) as con:
             before = _snapshot(con)
-            [staged] = validate_staged_months(con, settings_, reference, [month])
+            [staged] = validate_staged_months(con, settings_, reference, [month], "fuzz-june")
             if staged.blocking:
                 after = _snapshot(con)
             else:

@@ -82,9 +82,9 @@ def staged_may(project: Project):
     settings = load_settings(project.env())
     reference = load_reference(settings.reference_dir)
     month = parse_month(MAY)
-    stage_month(settings, month)
+    stage_month(settings, month, "run-1")  # run-1's own staging, as a run's
     with Warehouse(settings).connect(reference) as con:
-        [staged] = validate_staged_months(con, settings, reference, [month])
+        [staged] = validate_staged_months(con, settings, reference, [month], "run-1")
     assert not staged.blocking
     return settings, reference, month
 
@@ -158,7 +158,7 @@ def test_a_run_refuses_a_month_whose_rows_a_join_drops(project: Project, monkeyp
 
 def test_rows_not_loaded_counts_each_table_per_month(staged_may):
     settings, reference, month = staged_may
-    staged = read_staged(settings, month)
+    staged = read_staged(settings, month, "run-1")
     with Warehouse(settings).connect(reference) as con:
         assert rows_not_loaded(con, [staged]) == []
         con.execute("DELETE FROM allocations WHERE month = ? AND case_key IN"

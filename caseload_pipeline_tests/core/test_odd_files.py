@@ -96,10 +96,9 @@ def test_the_sensor_goes_on_past_a_stray_file(tmp_path: Path):
         os.utime(path, (1_600_000_000, 1_600_000_000))
     settings = load_settings({"CASELOAD_DATA_DIR": str(data)})
     repo = build_definitions(settings).get_repository_def()
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(
+    with dg.instance_for_test() as instance, dg.build_sensor_context(
             instance=instance, repository_def=repo,
-            resources={"caseload_data": CaseloadData.from_settings(settings)})
+            resources={"caseload_data": CaseloadData.from_settings(settings)}) as context:
         result = repo.get_sensor_def(SENSOR_NAME).evaluate_tick(context)
     assert [r.partition_key for r in result.run_requests] == ["2023-06"]
 
