@@ -52,7 +52,8 @@ def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
             message = cause.message.strip()
             # the pipeline's own errors (a full disk, ...) are sentences written
             # to be read: without their class path, and once, not per event
-            message = re.sub(r"^caseload_pipeline\.[\w.]+: ", "", message)
+            message = re.sub(r"^(caseload_pipeline\.[\w.]+|dagster\.[\w.]+\.Failure): ", "",
+                             message)
             if message not in messages:
                 messages.append(message)
     return messages

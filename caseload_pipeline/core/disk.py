@@ -16,17 +16,21 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from caseload_pipeline.core.problems import PipelineProblem
+
 _NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 # How DuckDB and pyarrow say it (they do not always carry the errno)
 _NO_SPACE_WORDS = ("no space left on device", "disk quota exceeded", "not enough space")
 
 
-class DiskFull(Exception):
+class DiskFull(PipelineProblem):
     """The disk is full; the message is one plain sentence for the person running it."""
 
 
 def is_disk_full(exc: BaseException) -> bool:
     while exc is not None:
+        if isinstance(exc, PipelineProblem):
+            return False  # already said in plain words, by the step that knew where
         if isinstance(exc, OSError) and exc.errno in _NO_SPACE_ERRNOS:
             return True
         if any(words in str(exc).lower() for words in _NO_SPACE_WORDS):
