@@ -149,6 +149,11 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+", type=Path)
     r = sub.add_parser("report", help="(re)write an audit's report and print its path")
     r.add_argument("--audit", required=True, help='e.g. "2023/24"')
+    k = sub.add_parser("lookup", help="one worker's recent months (needs the pseudonym key)")
+    k.add_argument("worker_id", metavar="WORKER_ID", help="the id in the staff file")
+    k.add_argument("--months", type=int, default=12, help="how many months (default 12)")
+    sub.add_parser("outlook-backtest",
+                   help="how well the team outlook would have done on the loaded months")
     u = sub.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     return p
@@ -168,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             return validate(settings, args.files)
         if args.command == "report":
             return report(settings, args.audit)
+        if args.command in ("lookup", "outlook-backtest"):
+            from caseload_pipeline.cli import early_warning
+
+            if args.command == "outlook-backtest":
+                return early_warning.outlook_backtest(settings)
+            if args.months < 1:
+                raise UsageError("--months must be 1 or more")
+            return early_warning.lookup(settings, args.worker_id, args.months)
         from caseload_pipeline.cli.ui import ui
 
         return ui(settings, args.port)
