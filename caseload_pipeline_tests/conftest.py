@@ -28,11 +28,17 @@ import pytest
 from caseload_pipeline_tests import department as dep
 
 KEY = "test-pseudonym-key-0123456789"
+E2E_DIR = Path(__file__).parent / "e2e"
+# Markers that make a test slow by what they start (dagster dev, Chromium,
+# PostgreSQL), so `pytest -m "not slow"` leaves them out without listing them.
+IMPLY_SLOW = ("e2e", "browser", "postgres")
 # Every environment variable the pipeline reads; a run sees exactly the ones a
 # project sets, never the developer's own.
 ENV_NAMES = (
     "CASELOAD_DATA_DIR", "CASELOAD_DUCKDB_PATH", "CASELOAD_PSEUDONYM_KEY",
     "CASELOAD_PSEUDONYM_KEY_FILE", "CASELOAD_FIRST_MONTH", "DAGSTER_HOME",
+    "CASELOAD_LOCK_TIMEOUT", "CASELOAD_TEST_PAUSE_IN", "CASELOAD_TEST_PAUSE_MARKER",
+    "CASELOAD_ANALYST_STORAGE_VERSION",
 )
 FAST_EVENT_LOG = """
 event_log_storage:
@@ -43,6 +49,15 @@ event_log_storage:
 """
 # Columns that differ between otherwise identical runs.
 VOLATILE = ("checked_at", "loaded_at", "run_id")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(E2E_DIR) and not item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.e2e)
+        if any(item.get_closest_marker(name) for name in IMPLY_SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 @dataclass

@@ -20,6 +20,8 @@ from caseload_pipeline.core.reference import load_reference
 
 PUBLISHED = Path(__file__).parent / "data" / "published_audits.csv"
 
+pytestmark = pytest.mark.slow  # 88 months through Dagster: over a minute
+
 # The published 2023/24 summary: these two increased since 2019/20, the other
 # teams with a predecessor decreased, and the rest are new.
 INCREASED_2023 = {"Hospital Discharge Team", "Occupational Therapy Team"}

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from caseload_pipeline.core.months import Month, last_complete_month, parse_month
+from caseload_pipeline.core.problems import PipelineProblem
 from caseload_pipeline.core.settings import Settings, SettingsError, load_settings
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -47,7 +48,7 @@ def _reference_or_exit(settings: Settings):
 
 
 def months_to_run(args, settings: Settings) -> list[Month]:
-    from caseload_pipeline.core.contract import months_with_files
+    from caseload_pipeline.core.contract import months_with_files, skipped_files
     from caseload_pipeline.defs.partitions import first_month
 
     first, last = first_month(settings), last_complete_month()
@@ -55,6 +56,8 @@ def months_to_run(args, settings: Settings) -> list[Month]:
         if args.month:
             months = [parse_month(args.month)]
         elif args.all:
+            for skipped in skipped_files(settings.incoming_dir):
+                print(f"Warning: {skipped.message}", file=sys.stderr)
             with_files = months_with_files(settings.incoming_dir)
             months = [m for m in first.range_to(last) if m in with_files]
             if not months:
@@ -123,6 +126,33 @@ def demo(settings: Settings) -> int:
     return code
 
 
+def rebuild(settings: Settings, from_files: bool) -> int:
+    """Set a damaged working database aside and build a new one, from the
+    analysts' copy or from the files in incoming/."""
+    from caseload_pipeline.core.recovery import rebuild_from_snapshot, start_empty
+
+    _show_progress()
+    if from_files:
+        months = months_to_run(
+            argparse.Namespace(month=None, all=True, from_month=None, to_month=None), settings)
+        done = start_empty(settings, "caseload rebuild")
+        if done.set_aside:
+            print(f"The old working database is set aside as {done.set_aside}.",
+                  file=sys.stderr)
+        return materialize(settings, months)
+    done = rebuild_from_snapshot(settings, "caseload rebuild")
+    if done.set_aside:
+        print(f"The old working database is set aside as {done.set_aside} (delete it "
+              "when you no longer need it).", file=sys.stderr)
+    print(f"Rebuilt {settings.working_db_path} from {settings.duckdb_path}: "
+          f"{done.months} month(s).", file=sys.stderr)
+    if done.differing:
+        listed = ", ".join(str(m) for m in done.differing)
+        print(f"The files in incoming/ for {listed} are not what it holds: run "
+              "`caseload materialize` for those months (or --all).", file=sys.stderr)
+    return EXIT_OK
+
+
 def report(settings: Settings, audit: str) -> int:
     from caseload_pipeline.core.report.writer import write_report_for
 
@@ -154,6 +184,15 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--months", type=int, default=12, help="how many months (default 12)")
     sub.add_parser("outlook-backtest",
                    help="how well the team outlook would have done on the loaded months")
+    b = sub.add_parser("rebuild", help="rebuild a damaged working database from the "
+                                       "analysts' copy (or from incoming/)")
+    b.add_argument("--from-files", action="store_true",
+                   help="start empty and run every month with files in incoming/")
+    q = sub.add_parser("sql", help="run a query on the analysts' database (read-only) and "
+                                   "print the result")
+    q.add_argument("query", help='e.g. "SELECT * FROM team_monthly"')
+    q.add_argument("--max-rows", type=int, default=40,
+                   help="longest result printed in full (default 40)")
     u = sub.add_parser("ui", help="start the Dagster UI and daemon on 127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     return p
@@ -163,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
+        if args.command in ("demo", "materialize"):
+            from caseload_pipeline.core.warehouse import check_storage_version
+
+            check_storage_version(settings.analyst_storage_version)
         if args.command == "demo":
             return demo(settings)
         if args.command == "materialize":
@@ -181,11 +224,20 @@ def main(argv: list[str] | None = None) -> int:
             if args.months < 1:
                 raise UsageError("--months must be 1 or more")
             return early_warning.lookup(settings, args.worker_id, args.months)
+        if args.command == "rebuild":
+            return rebuild(settings, args.from_files)
+        if args.command == "sql":
+            from caseload_pipeline.cli.sql import run_query
+
+            return run_query(settings, args.query, args.max_rows)
         from caseload_pipeline.cli.ui import ui
 
         return ui(settings, args.port)
     except (SettingsError, UsageError) as exc:
         print(f"caseload: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except PipelineProblem as exc:  # a lock not freed in time, a damaged database
+        print(f"caseload: {exc}", file=sys.stderr)
+        return EXIT_DATA
 
 

@@ -3,16 +3,28 @@ every run the CLI starts shows in the UI's run history."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from caseload_pipeline.cli.instance import prepare_dagster_home
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.run_lock import RunLock
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from caseload_pipeline.defs.reaper import reap_dead_runs
+from caseload_pipeline.defs.resources import WAREHOUSE_POOL
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# How often a run started here looks for dead runs while it goes (seconds).
+REAP_EVERY = 15.0
+progress = logging.getLogger("caseload_pipeline.progress")
 
 
 @dataclass
@@ -37,7 +49,13 @@ def _failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
             # a Failure raised in an asset carries our message as its own
             while cause.cause is not None and "Failure" not in cause.cls_name:
                 cause = cause.cause
-            messages.append(cause.message.strip())
+            message = cause.message.strip()
+            # the pipeline's own errors (a full disk, ...) are sentences written
+            # to be read: without their class path, and once, not per event
+            message = re.sub(r"^(caseload_pipeline\.[\w.]+|dagster\.[\w.]+\.Failure): ", "",
+                             message)
+            if message not in messages:
+                messages.append(message)
     return messages
 
 
@@ -63,24 +81,75 @@ def _job(settings: Settings, name: str):
     return build_definitions(settings).resolve_job_def(name)
 
 
-def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
-    """One run of the monthly job over [first, last] of `months`."""
+def _say_if_waiting_for_the_pool(instance: DagsterInstance, run_id: str) -> None:
+    """A step of our run queued for the `caseload_warehouse` pool says for whom it
+    waits (Dagster itself says so only in its debug log)."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    info = storage.get_concurrency_info(WAREHOUSE_POOL)
+    if any(p.run_id == run_id and p.assigned_timestamp is None for p in info.pending_steps):
+        holders = ", ".join(f"run {s.run_id[:8]} ({s.step_key})"
+                            for s in info.claimed_slots) or "nobody yet"
+        progress.info("waiting for the %s pool (limit %s): held by %s", WAREHOUSE_POOL,
+                      info.slot_count, holders)
+
+
+@contextlib.contextmanager
+def _watching_meanwhile(instance: DagsterInstance, settings: Settings, run_id: str,
+                        every: float = REAP_EVERY) -> Iterator[None]:
+    """While our run goes, keep looking for runs whose process died (one may hold
+    the pool slot we wait for; the UI's sensors do the same when it runs), and
+    say so when we wait for the pool."""
+    stop = threading.Event()
+
+    def watch():
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):  # a busy instance: next time
+                reap_dead_runs(instance, settings)
+                _say_if_waiting_for_the_pool(instance, run_id)
+
+    watcher = threading.Thread(target=watch, name="caseload-watcher", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+
+
+def _execute(settings: Settings, name: str, tags: dict[str, str], months: list[Month]):
+    """Run job `name` in this process, holding the run's lock throughout."""
     prepare_dagster_home(settings)
     instance = DagsterInstance.get()
-    job = _job(settings, "monthly_job")
+    job = _job(settings, name)
+    reap_dead_runs(instance, settings)  # a dead run must not keep us waiting
+    run_id = str(uuid.uuid4())
+    run_lock = RunLock(settings, run_id, f"caseload {name} (run {run_id[:8]})", months)
+    run_lock.hold()
+    succeeded = False
+    try:
+        with _watching_meanwhile(instance, settings, run_id):
+            result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET,
+                                            raise_on_error=False, run_id=run_id)
+        succeeded = result.success
+        messages = []
+        if not result.success:
+            messages = (_refusal_messages(instance, run_id)
+                        or _failure_messages(instance, run_id))
+        return RunOutcome(run_id, result.success, messages, _loaded_months(instance, run_id))
+    finally:
+        run_lock.release(succeeded)
+
+
+def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
+    """One run of the monthly job over [first, last] of `months`."""
     tags = {
         PARTITION_RANGE_START_TAG: str(months[0]),
         PARTITION_RANGE_END_TAG: str(months[-1]),
         "caseload/started_by": "cli",
     }
-    result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET,
-                                    raise_on_error=False)
-    messages = []
-    if not result.success:
-        messages = (_refusal_messages(instance, result.run_id)
-                    or _failure_messages(instance, result.run_id))
-    return RunOutcome(result.run_id, result.success, messages,
-                      _loaded_months(instance, result.run_id))
+    return _execute(settings, "monthly_job", tags, months)
 
 
 def _loaded_months(instance: DagsterInstance, run_id: str) -> list[str]:
@@ -91,10 +160,4 @@ def _loaded_months(instance: DagsterInstance, run_id: str) -> list[str]:
 
 
 def run_audit(settings: Settings) -> RunOutcome:
-    prepare_dagster_home(settings)
-    instance = DagsterInstance.get()
-    job = _job(settings, "audit_job")
-    result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False,
-                                    tags={"caseload/started_by": "cli"})
-    messages = [] if result.success else _failure_messages(instance, result.run_id)
-    return RunOutcome(result.run_id, result.success, messages)
+    return _execute(settings, "audit_job", {"caseload/started_by": "cli"}, [])

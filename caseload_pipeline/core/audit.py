@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import duckdb
 
+from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.sql import sql
 
 AUDIT_TABLES = ("audit_team_averages", "audit_role_averages", "audit_comparison")
@@ -14,4 +15,5 @@ AUDIT_TABLES = ("audit_team_averages", "audit_role_averages", "audit_comparison"
 def refresh_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table in AUDIT_TABLES:
         con.execute(f"DELETE FROM {table}")
+        pause_point("audit")
         con.execute(f"INSERT INTO {table} " + sql(f"audit/{table}"))

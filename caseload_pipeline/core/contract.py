@@ -9,6 +9,7 @@ from pathlib import Path
 
 from caseload_pipeline.core.findings import ERROR, INFO, Finding
 from caseload_pipeline.core.months import Month, parse_month
+from caseload_pipeline.core.normalise import clean_text
 
 CASELOAD, STAFF = "caseload", "staff"
 KINDS = (CASELOAD, STAFF)
@@ -30,12 +31,20 @@ REQUIRED = {
 ID_COLUMNS = ("case_id", "worker_id")
 
 FILE_NAME = re.compile(r"^(caseload|staff)_(\d{4}-\d{2})\.(csv|xlsx)$", re.IGNORECASE)
+# A name meant as a monthly file that the contract does not accept (a month 13,
+# `caseload_June.csv`, a `.txt` export): skipped with a warning, never an error
+# for the other months.
+_MEANT_AS_MONTHLY = re.compile(r"^(caseload|staff)(?![a-z])", re.IGNORECASE)
+_ANY_SUFFIX = re.compile(r"^(caseload|staff)_(\d{4}-\d{2})(\.[^.]*)?$", re.IGNORECASE)
+NAME_RULE = "the file name must be like caseload_2023-06.csv or staff_2023-06.xlsx"
+EXTRA_COLUMNS_SHOWN = 10  # a file with thousands of columns names this many, counts the rest
 
 
 def normalise_header(name: object) -> str:
-    """`Worker ID` -> `worker_id`: trim, lower-case, spaces and hyphens to underscores."""
-    text = "" if name is None else str(name)
-    return re.sub(r"[\s\-]+", "_", text.strip().lstrip("\ufeff").strip().lower())
+    """`Worker ID` -> `worker_id`: cleaned like every value (normalise.clean_text),
+    lower-cased, spaces and hyphens to underscores."""
+    text = clean_text("" if name is None else str(name))
+    return re.sub(r"[ \-]+", "_", text.lower())
 
 
 def check_header(file_name: str, kind: str, header: list[str]
@@ -56,11 +65,16 @@ def check_header(file_name: str, kind: str, header: list[str]
             problems.append(Finding(file_name, "a required column is missing", ERROR,
                                     column=column, detail="line 1 (header)"))
     notes = []
-    extras = sorted({h.strip() for h, n in zip(header, names, strict=True) if n not in known})
+    # in the file's order, each once: the first few are the ones a person finds first
+    extras = list(dict.fromkeys(
+        clean_text(h) for h, n in zip(header, names, strict=True) if n not in known))
     if extras:
+        shown = ", ".join(e or "(blank header)" for e in extras[:EXTRA_COLUMNS_SHOWN])
+        if len(extras) > EXTRA_COLUMNS_SHOWN:
+            shown += f" and {len(extras) - EXTRA_COLUMNS_SHOWN:,} more"
         notes.append(Finding(
             file_name, "extra columns are ignored and not loaded", INFO, passed=False,
-            detail=", ".join(e or "(blank header)" for e in extras)))
+            detail=shown))
     return names, problems, notes
 
 
@@ -84,29 +98,77 @@ class MonthFiles:
         return [" or ".join(expected_names(k, self.month)) for k in KINDS if not self.paths[k]]
 
 
-def _named_files(incoming: Path) -> list[tuple[Path, str, str]]:
-    """(path, kind, month) of every file in `incoming` named as the contract says.
-    Names match in any case (`Caseload_2023-06.CSV` too), as Windows users save them."""
+def parse_file_name(name: str) -> tuple[str, Month] | None:
+    """(kind, month) of a monthly file name (`Caseload_2023-06.CSV` too, as
+    Windows users save them), or None when the name is not one."""
+    match = FILE_NAME.match(name)
+    if not match:
+        return None
+    try:
+        return match.group(1).lower(), parse_month(match.group(2))
+    except ValueError:  # caseload_2023-13.csv
+        return None
+
+
+def name_problem(name: str) -> str:
+    """Why `name` is not a monthly file name, in plain words."""
+    match = _ANY_SUFFIX.match(name)
+    if not match:
+        return "the month must follow the kind as YYYY-MM, e.g. caseload_2023-06.csv"
+    try:
+        parse_month(match.group(2))
+    except ValueError:
+        return f"{match.group(2)} is not a month: months run from 01 to 12"
+    what = f"not {match.group(3)}" if match.group(3) else "and this name has no extension"
+    return f"only .csv and .xlsx files are read, {what}: save it as CSV UTF-8 or .xlsx"
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file in incoming/ named like a monthly file but not as the contract says."""
+
+    path: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (f"{self.path.name}: {NAME_RULE} ({self.reason}); the file is skipped")
+
+
+def _scan(incoming: Path) -> tuple[list[tuple[Path, str, Month]], list[SkippedFile]]:
+    """(path, kind, month) of every monthly file in `incoming`, and the files
+    named as if they were one but skipped. Hidden files and Excel's lock files
+    (`~$caseload_...`) are neither."""
     if not incoming.is_dir():
-        return []
-    found = []
+        return [], []
+    found, skipped = [], []
     for path in sorted(incoming.iterdir()):
-        match = FILE_NAME.match(path.name)
-        if match and path.is_file():
-            found.append((path, match.group(1).lower(), match.group(2)))
-    return found
+        if not path.is_file():
+            continue
+        parsed = parse_file_name(path.name)
+        if parsed:
+            found.append((path, *parsed))
+        elif _MEANT_AS_MONTHLY.match(path.name):
+            skipped.append(SkippedFile(path, name_problem(path.name)))
+    return found, skipped
 
 
 def find_month_files(incoming: Path, month: Month) -> MonthFiles:
     paths: dict[str, list[Path]] = {kind: [] for kind in KINDS}
-    for path, kind, file_month in _named_files(incoming):
-        if file_month == str(month):
+    for path, kind, file_month in _scan(incoming)[0]:
+        if file_month == month:
             paths[kind].append(path)
     return MonthFiles(month, paths)
 
 
 def months_with_files(incoming: Path) -> set[Month]:
-    return {parse_month(month) for _, _, month in _named_files(incoming)}
+    return {month for _, _, month in _scan(incoming)[0]}
+
+
+def skipped_files(incoming: Path) -> list[SkippedFile]:
+    """Files in `incoming` that look meant as monthly files but are not named as
+    the contract says: the CLI and the sensor warn about each and go on."""
+    return _scan(incoming)[1]
 
 
 def sha256_of(path: Path) -> str:

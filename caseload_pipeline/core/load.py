@@ -1,5 +1,8 @@
 """Loading: validated months replace their rows in `staff` and `allocations`
-(sql/staging/*.sql), with pseudonymised ids, and `load_log` records the files."""
+(sql/staging/*.sql), with pseudonymised ids, and `load_log` records the files.
+
+A month is loaded from the staged files of the run that validated it, and only
+if they still have the hashes validation saw (core/staging.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ from pathlib import Path
 
 import duckdb
 
+from caseload_pipeline.core.completeness import RowsNotLoaded, rows_not_loaded
 from caseload_pipeline.core.contract import CASELOAD, STAFF
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
 from caseload_pipeline.core.staging import read_staged
@@ -19,15 +24,25 @@ from caseload_pipeline.core.warehouse import set_refresh_months
 
 def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
                    months: Sequence[Month], run_id: str) -> None:
-    """Load months that passed validation and recompute their reassignment (and
-    that of the month after each). The caller owns the transaction."""
+    """Load months that run `run_id` validated and that passed, and recompute
+    their reassignment (and that of the month after each). Each month is loaded
+    from the run's own staging, and only if its staged files are what
+    validation read. The caller owns the transaction: on `RowsNotLoaded` (a
+    join lost or repeated validated rows) it must roll back."""
+    pause_point("before-load")
+    loading = []
     for month in months:
-        staged = read_staged(settings, month)
+        staged = read_staged(settings, month, run_id)
         if staged.blocking:  # never load a month that failed, whoever asks
             raise RuntimeError(f"{month} failed validation and cannot be loaded")
+        caseload, staff = staged.check_validated(CASELOAD), staged.check_validated(STAFF)
         files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
-        load_month(con, month, staged.parquet(CASELOAD), staged.parquet(STAFF), files,
-                   run_id)
+        load_month(con, month, caseload, staff, files, run_id)
+        loading.append(staged)
+        pause_point("load")
+    lost = rows_not_loaded(con, loading)  # nothing validated may vanish in a join
+    if lost:
+        raise RowsNotLoaded(lost)
     refresh_reassignment(con, months)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import duckdb
 
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
 from caseload_pipeline.core.warehouse import set_refresh_months
@@ -22,6 +23,7 @@ def refresh_metrics(con: duckdb.DuckDBPyConnection, months: Sequence[Month]) -> 
     set_refresh_months(con, extended)
     for table in METRIC_TABLES:
         con.execute(f"DELETE FROM {table} WHERE month IN (SELECT month FROM refresh_months)")
+        pause_point("metrics")
         con.execute(f"INSERT INTO {table} " + sql(f"metrics/{table}"))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from caseload_pipeline.core.months import Month, parse_month
-from caseload_pipeline.core.normalise import fold_name
+from caseload_pipeline.core.normalise import clean_text, fold_name
 
 LEVELS = ("low", "medium", "high")
 
@@ -105,10 +105,12 @@ def _rows(path: Path, columns: list[str], problems: list[str]) -> list[tuple[int
             problems.append(f"{path.name}: line 1: missing column(s) {', '.join(missing)}")
             return []
         reader.fieldnames = header
+        # cells are cleaned as monthly files' values are (normalise.clean_text), so a
+        # no-break space typed into teams.csv never becomes part of a team's name
         return [
-            (line, {k: (v or "").strip() for k, v in row.items() if k})
+            (line, {k: clean_text(v if isinstance(v, str) else "") for k, v in row.items() if k})
             for line, row in enumerate(reader, start=2)
-            if any((v or "").strip() for v in row.values() if isinstance(v, str))
+            if any(clean_text(v) for v in row.values() if isinstance(v, str))
         ]
 
 
@@ -268,6 +270,8 @@ def load_reference(reference_dir: Path) -> Reference:
     audit_names = {a.name for a in ref.audits} if len(problems) == before else set()
 
     path = reference_dir / "team_lineage.csv"
+    # (team, from_audit) -> (line, predecessor) of the first row saying so
+    replaced: dict[tuple[str, str], tuple[int, str]] = {}
     for line, row in _rows(path, ["team", "predecessor", "from_audit"], problems):
         where = f"{path.name}: line {line}"
         for column in ("team", "predecessor"):
@@ -275,10 +279,20 @@ def load_reference(reference_dir: Path) -> Reference:
                 problems.append(f"{where}: {column} {row[column]!r} is not in teams.csv")
         if audit_names and row["from_audit"] not in audit_names:
             problems.append(f"{where}: from_audit {row['from_audit']!r} is not in audits.yaml")
-        ref.lineage.append(
-            (ref.team(row["team"]) or row["team"],
-             ref.team(row["predecessor"]) or row["predecessor"], row["from_audit"])
-        )
+        team = ref.team(row["team"]) or row["team"]
+        predecessor = ref.team(row["predecessor"]) or row["predecessor"]
+        # A team compares with one predecessor: with two from the same audit (a
+        # merger) which figure it should be compared with is the analyst's call.
+        # (A row naming the team as its own predecessor says nothing changed.)
+        if predecessor != team:
+            first = replaced.setdefault((team, row["from_audit"]), (line, predecessor))
+            if first[1] != predecessor:
+                problems.append(
+                    f"{path.name}: lines {first[0]} and {line}: team {team!r} has two "
+                    f"predecessors from audit {row['from_audit']!r} ({first[1]!r} and "
+                    f"{predecessor!r}); keep the one line whose team its figures should be "
+                    "compared with")
+        ref.lineage.append((team, predecessor, row["from_audit"]))
 
     path = reference_dir / "audit_baselines.csv"
     for line, row in _rows(path, ["audit", "dimension", "name", "avg_caseload"], problems):

@@ -19,6 +19,12 @@ class SettingsError(Exception):
 
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# How long a writer waits for the working database before giving up (seconds).
+DEFAULT_LOCK_TIMEOUT = 3600.0
+_STORAGE_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+# The storage format of the analysts' copy. DuckDB 1.0 to 1.1 read only format
+# 64, which DuckDB writes for "v1.0.0"; every 1.x and 2.x client reads it.
+WIDEST_STORAGE_VERSION = "v1.0.0"
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class Settings:
     pseudonym_key_file: Path
     dagster_home: Path
     first_month: str | None
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    analyst_storage_version: str = WIDEST_STORAGE_VERSION
 
     @property
     def incoming_dir(self) -> Path:
@@ -56,8 +64,19 @@ class Settings:
         return self.pipeline_dir / "working.duckdb"
 
     @property
+    def working_lock_path(self) -> Path:
+        # Every writer of the working database holds this lock (core/locks.py).
+        return self.pipeline_dir / "working.duckdb.lock"
+
+    @property
     def staging_dir(self) -> Path:
+        # One folder per run: .pipeline/staging/<run id>/<month>/
         return self.pipeline_dir / "staging"
+
+    @property
+    def runs_dir(self) -> Path:
+        # One lock per running run, held by the process that runs it (core/run_lock.py).
+        return self.pipeline_dir / "runs"
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -87,6 +106,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if first_month is not None and not _MONTH.match(first_month):
         raise SettingsError(f"CASELOAD_FIRST_MONTH={first_month!r} must look like 2019-07")
 
+    timeout_raw = env.get("CASELOAD_LOCK_TIMEOUT") or None
+    try:
+        lock_timeout = DEFAULT_LOCK_TIMEOUT if timeout_raw is None else float(timeout_raw)
+    except ValueError:
+        lock_timeout = -1.0
+    if not 0 <= lock_timeout < float("inf"):
+        raise SettingsError(f"CASELOAD_LOCK_TIMEOUT={timeout_raw!r} must be a number of "
+                            "seconds, 0 or more")
+
     return Settings(
         data_dir=data_dir,
         duckdb_path=duckdb_path,
@@ -94,4 +122,21 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         pseudonym_key_file=default_key_file(env),
         dagster_home=dagster_home,
         first_month=first_month,
+        lock_timeout=lock_timeout,
+        analyst_storage_version=storage_version(env.get("CASELOAD_ANALYST_STORAGE_VERSION")),
     )
+
+
+def storage_version(raw: str | None) -> str:
+    """CASELOAD_ANALYST_STORAGE_VERSION: a DuckDB release from v1.0.0 on, or `latest`."""
+    if not raw:
+        return WIDEST_STORAGE_VERSION
+    if raw == "latest":
+        return raw
+    found = _STORAGE_VERSION.match(raw)
+    if found is None or tuple(map(int, found.groups())) < (1, 0, 0):
+        # Older formats cannot be written: DuckDB would silently write 1.0's.
+        raise SettingsError(
+            f"CASELOAD_ANALYST_STORAGE_VERSION={raw!r} must be a DuckDB version from "
+            f"v1.0.0 on, like {WIDEST_STORAGE_VERSION} (the default) or v1.4.0, or latest")
+    return raw

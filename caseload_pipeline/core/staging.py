@@ -1,16 +1,26 @@
 """Staging: a month's files extracted to parquet, before anything is validated.
 
-The extract step writes `.pipeline/staging/YYYY-MM/` (the text of both files
-with their line numbers, and a manifest with file names, hashes, row counts
-and any extraction findings). Validation reads it and adds its findings; the
-load step reads it again only when validation passed. Nothing here touches
-the warehouse, so a bad month can never half-load.
+Staging belongs to a run: the extract step writes
+`.pipeline/staging/<run id>/YYYY-MM/` (the text of both files with their line
+numbers, and a manifest with file names, hashes, row counts and any extraction
+findings), so another run of the same month never replaces what this run
+validated. Validation reads it, adds its findings and records the hash of
+each staged file it read; the load step loads a month only when validation
+passed and the staged files still have those hashes. Nothing here touches the
+warehouse, so a bad month can never half-load.
+
+Each source file is copied into staging before it is read, and the copy is
+hashed and read, so the sha256 that load_log records is that of the bytes
+that were loaded, even if the file in incoming/ is replaced meanwhile.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,21 +28,46 @@ from pathlib import Path
 import pandas as pd
 
 from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files
+from caseload_pipeline.core.disk import no_space_left
 from caseload_pipeline.core.extract import ExtractedFile, extract_file
 from caseload_pipeline.core.findings import ERROR, Finding
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.pause import pause_point
+from caseload_pipeline.core.problems import PipelineProblem
 from caseload_pipeline.core.settings import Settings
 
 LINE = "line"  # the column holding source line numbers in the parquet files
+
+
+class NotStaged(PipelineProblem):
+    """The load was asked for a month this run did not extract and validate."""
+
+
+class StagedFileChanged(PipelineProblem):
+    """A staged file is not what validation read."""
+
+
+def run_staging_dir(settings: Settings, run_id: str) -> Path:
+    return settings.staging_dir / run_id
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass
 class StagedMonth:
     month: Month
     folder: Path
-    files: dict[str, dict] = field(default_factory=dict)  # kind -> name, sha256, rows
+    # kind -> name, sha256 (of the source bytes), rows, staged_sha256 (of the parquet)
+    files: dict[str, dict] = field(default_factory=dict)
     extraction: list[Finding] = field(default_factory=list)  # found while reading the files
     findings: list[Finding] = field(default_factory=list)  # extraction + validation, once run
+    validated: dict[str, str] = field(default_factory=dict)  # kind -> staged sha256 validated
 
     def parquet(self, kind: str) -> Path:
         return self.folder / f"{kind}.parquet"
@@ -47,14 +82,42 @@ class StagedMonth:
             "files": self.files,
             "extraction": [dataclasses.asdict(f) for f in self.extraction],
             "findings": [dataclasses.asdict(f) for f in self.findings],
+            "validated": self.validated,
         }
-        (self.folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        # written beside and renamed: a full disk never leaves half a manifest
+        path = self.folder / "manifest.json"
+        partial = path.with_name(".manifest.json.partial")
+        try:
+            partial.write_text(json.dumps(manifest, indent=1))
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
-    def frame(self, kind: str) -> pd.DataFrame | None:
+    def frame(self, kind: str) -> tuple[pd.DataFrame, str] | None:
+        """The staged file as a frame, and the sha256 of the bytes it was read from."""
         path = self.parquet(kind)
         if not path.exists():
             return None
-        return pd.read_parquet(path).set_index(LINE).rename_axis(None)
+        data = path.read_bytes()
+        frame = pd.read_parquet(io.BytesIO(data)).set_index(LINE).rename_axis(None)
+        return frame, hashlib.sha256(data).hexdigest()
+
+    def check_validated(self, kind: str) -> Path:
+        """The staged parquet of `kind`, after making sure it is what validation
+        read; StagedFileChanged names the file otherwise."""
+        name = self.files[kind]["name"]
+        expected = self.validated.get(kind)
+        if expected is None:
+            raise StagedFileChanged(
+                f"{name}: {self.month} was not validated in this run, so it is not "
+                "loaded. Run the month again.")
+        actual = file_sha256(self.parquet(kind))
+        if actual != expected:
+            raise StagedFileChanged(
+                f"{name}: the staged copy of this file changed after it was validated "
+                f"(sha256 {expected[:12]}... validated, {actual[:12]}... now); nothing of "
+                f"{self.month} was loaded. Run the month again.")
+        return self.parquet(kind)
 
 
 def _finding_from(data: dict) -> Finding:
@@ -63,18 +126,27 @@ def _finding_from(data: dict) -> Finding:
     return Finding(**data)
 
 
-def read_staged(settings: Settings, month: Month) -> StagedMonth:
-    folder = settings.staging_dir / str(month)
-    manifest = json.loads((folder / "manifest.json").read_text())
+def read_staged(settings: Settings, month: Month, run_id: str) -> StagedMonth:
+    folder = run_staging_dir(settings, run_id) / str(month)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise NotStaged(
+            f"{month} was not extracted in this run (run {run_id}), so it cannot be "
+            "validated or loaded here: materialize the month with its extract and "
+            "validate steps (a new run of the month, not only its later steps).") from None
     return StagedMonth(month, folder, manifest["files"],
                        [_finding_from(f) for f in manifest["extraction"]],
-                       [_finding_from(f) for f in manifest["findings"]])
+                       [_finding_from(f) for f in manifest["findings"]],
+                       dict(manifest.get("validated", {})))
 
 
-def extract_month_files(incoming: Path, month: Month) -> tuple[dict[str, ExtractedFile],
-                                                              list[Finding]]:
-    """Extract both files of a month; a missing or ambiguous file is a finding."""
+def extract_month_files(incoming: Path, month: Month, shown_as: Path | None = None
+                        ) -> tuple[dict[str, ExtractedFile], list[Finding]]:
+    """Extract both files of a month; a missing or ambiguous file is a finding
+    (naming the folder `shown_as`, when the files are read from a copy of it)."""
     found = find_month_files(incoming, month)
+    incoming_shown = shown_as or incoming
     extracted, findings = {}, []
     for kind in KINDS:
         paths = found.paths[kind]
@@ -82,7 +154,7 @@ def extract_month_files(incoming: Path, month: Month) -> tuple[dict[str, Extract
         if not paths:
             findings.append(Finding(
                 names[0], f"the month's {kind} file must be present in incoming/",
-                ERROR, detail=f"expected {' or '.join(names)} in {incoming}"))
+                ERROR, detail=f"expected {' or '.join(names)} in {incoming_shown}"))
         elif len(paths) > 1:
             findings.append(Finding(
                 names[0], "a month must have one file of each kind, CSV or Excel, not both",
@@ -92,28 +164,54 @@ def extract_month_files(incoming: Path, month: Month) -> tuple[dict[str, Extract
     return extracted, findings
 
 
-def stage_month(settings: Settings, month: Month) -> StagedMonth:
-    folder = settings.staging_dir / str(month)
+def _copy_sources(incoming: Path, month: Month, folder: Path) -> Path:
+    """Copy the month's files from incoming/ into `folder`/source; the copy is what
+    the run reads and hashes, whatever happens to incoming/ meanwhile."""
+    copies = folder / "source"
+    copies.mkdir()
+    found = find_month_files(incoming, month)
+    for path in (p for paths in found.paths.values() for p in paths):
+        try:
+            shutil.copyfile(path, copies / path.name)
+        except FileNotFoundError:  # removed meanwhile: the month misses that file
+            continue
+    return copies
+
+
+def stage_month(settings: Settings, month: Month, run_id: str) -> StagedMonth:
+    folder = run_staging_dir(settings, run_id) / str(month)
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    extracted, findings = extract_month_files(settings.incoming_dir, month)
-    staged = StagedMonth(month, folder, extraction=findings)
-    for kind, file in extracted.items():
-        staged.extraction.extend(file.findings)
-        if file.readable:
-            staged.files[kind] = {"name": file.name, "sha256": file.sha256,
-                                  "rows": len(file.frame)}
-            file.frame.rename_axis(LINE).reset_index().to_parquet(staged.parquet(kind),
-                                                                  index=False)
-    staged.findings = list(staged.extraction)
-    staged.save()
+    # a full disk leaves no half-written staging behind, and says so in one line
+    with no_space_left(f"staging {month}", settings.pipeline_dir, remove=[folder]):
+        folder.mkdir(parents=True)
+        copies = _copy_sources(settings.incoming_dir, month, folder)
+        try:
+            extracted, findings = extract_month_files(copies, month, settings.incoming_dir)
+        finally:
+            shutil.rmtree(copies, ignore_errors=True)
+        staged = StagedMonth(month, folder, extraction=findings)
+        for kind, file in extracted.items():
+            staged.extraction.extend(file.findings)
+            if file.readable:
+                path = staged.parquet(kind)
+                file.frame.rename_axis(LINE).reset_index().to_parquet(path, index=False)
+                staged.files[kind] = {"name": file.name, "sha256": file.sha256,
+                                      "rows": len(file.frame),
+                                      "staged_sha256": file_sha256(path)}
+                pause_point("extract")
+        staged.findings = list(staged.extraction)
+        staged.save()
     return staged
 
 
 def staged_as_extracted(staged: StagedMonth, kind: str) -> ExtractedFile | None:
-    """Turn a staged file back into an ExtractedFile for the validation suites."""
+    """Turn a staged file back into an ExtractedFile for the validation suites,
+    noting the hash of what they are given as what was validated."""
     info = staged.files.get(kind)
-    if info is None:
+    read = staged.frame(kind) if info is not None else None
+    if read is None:
         return None
-    return ExtractedFile(path=Path(info["name"]), kind=kind, frame=staged.frame(kind),
+    frame, digest = read
+    staged.validated[kind] = digest
+    return ExtractedFile(path=Path(info["name"]), kind=kind, frame=frame,
                          sha256=info["sha256"])

@@ -21,14 +21,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from caseload_pipeline.core.completeness import RowsNotLoaded
 from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files
 from caseload_pipeline.core.findings import Finding
 from caseload_pipeline.core.load import load_validated
 from caseload_pipeline.core.metrics import refresh_metrics
 from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.staging import stage_month
-from caseload_pipeline.core.validate import validate_staged_months
+from caseload_pipeline.core.validate import record_findings, validate_staged_months
 from caseload_pipeline.core.warehouse import Warehouse
 
 LOADED, REFUSED, SKIPPED = "loaded", "refused", "skipped"
@@ -75,13 +77,13 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
                                          reason=f"no files in incoming/ (expected {expected})")
             progress.info("%s: skipped, %s", month, results[month].reason)
             continue
-        staged = stage_month(settings, month)
+        staged = stage_month(settings, month, run_id)  # the run's own staging
         files = ", ".join(f"{v['name']} ({v['rows']} rows)" for v in staged.files.values())
         progress.info("%s: extracted %s", month, files or "no readable file")
 
     present = [m for m in months if m not in results]
     with warehouse.connect(reference) as con:
-        for staged in validate_staged_months(con, settings, reference, present):
+        for staged in validate_staged_months(con, settings, reference, present, run_id):
             status = REFUSED if staged.blocking else LOADED
             results[staged.month] = MonthResult(staged.month, status, staged.findings,
                                                 staged.files)
@@ -90,21 +92,43 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
         _release_validation_memory()
         good = [m for m in months if results[m].status == LOADED]
         refreshed: list[Month] = []
-        if good:
+        while good:
             con.execute("BEGIN TRANSACTION")
             try:
                 load_validated(con, settings, good, run_id)
+                pause_point("loaded")
+                progress.info("loaded %d month(s): %s", len(good), ", ".join(map(str, good)))
                 refreshed = _loaded_followers(con, good)
                 refresh_metrics(con, good)  # and each month after, as reassignment does
                 con.execute("COMMIT")
+                break
+            except RowsNotLoaded as lost:
+                # A join lost (or repeated) validated rows: those months are refused
+                # like a validation failure, and the others are loaded without them.
+                con.execute("ROLLBACK")
+                good = _refuse_incomplete(con, [results[m] for m in good], lost.findings)
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-    if good or any(r.status == REFUSED for r in results.values()):
-        warehouse.publish()  # the loaded months, or at least why months were refused
-    for month in good:
-        progress.info("%s: loaded", month)
+        if good or any(r.status == REFUSED for r in results.values()):
+            # the loaded months, or why months were refused; under the same lock,
+            # so the copy is exactly the state this run left
+            published = warehouse.publish(con)
+            progress.info("metrics refreshed for %d month(s); published %s",
+                          len(good) + len(refreshed), published)
     return UpdateResult([results[m] for m in months], refreshed)
+
+
+def _refuse_incomplete(con, loading: list[MonthResult], problems: list[Finding]
+                       ) -> list[Month]:
+    """Mark the months whose files `problems` name as refused, store their findings
+    in data_quality, and return the months still to load."""
+    for result in loading:
+        mine = [f for f in problems if f.file in {i["name"] for i in result.files.values()}]
+        if mine:
+            result.status, result.findings = REFUSED, [*result.findings, *mine]
+            record_findings(con, result.month, result.findings)
+    return [r.month for r in loading if r.status == LOADED]
 
 
 def _loaded_followers(con, months: Sequence[Month]) -> list[Month]:

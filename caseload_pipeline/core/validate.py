@@ -11,10 +11,17 @@ from pathlib import Path
 
 import duckdb
 
-from caseload_pipeline.core.contract import CASELOAD, FILE_NAME, STAFF
+from caseload_pipeline.core.contract import (
+    CASELOAD,
+    NAME_RULE,
+    STAFF,
+    name_problem,
+    parse_file_name,
+)
 from caseload_pipeline.core.extract import extract_file
 from caseload_pipeline.core.findings import ERROR, Finding
-from caseload_pipeline.core.months import Month, parse_month
+from caseload_pipeline.core.months import Month
+from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.staging import StagedMonth, read_staged, staged_as_extracted
@@ -24,19 +31,19 @@ from caseload_pipeline.core.validation.suites import validate_month, validate_mo
 
 def validate_paths(settings: Settings, paths: list[Path], reference: Reference) -> list[Finding]:
     findings: list[Finding] = []
-    by_month: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    by_month: dict[Month, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
     for path in paths:
-        match = FILE_NAME.match(path.name)
+        parsed = parse_file_name(path.name)
         if not path.is_file():
             findings.append(Finding(path.name, "the file must exist", ERROR,
                                     detail=f"not found: {path}"))
-        elif not match:
-            findings.append(Finding(path.name, "the file name must be like "
-                                    "caseload_2023-06.csv or staff_2023-06.xlsx", ERROR))
+        elif not parsed:
+            findings.append(Finding(path.name, NAME_RULE, ERROR, detail=name_problem(path.name)))
         else:
-            by_month[match.group(2)][match.group(1).lower()].append(path)
-    for month_text, kinds in sorted(by_month.items()):
-        month = parse_month(month_text)
+            kind, month = parsed
+            by_month[month][kind].append(path)
+    checked: dict[Month, dict[str, int]] = {}  # rows of each kind, for the 50 % rule
+    for month, kinds in sorted(by_month.items()):
         extracted = {}
         for kind, kind_paths in kinds.items():
             if len(kind_paths) > 1:
@@ -46,10 +53,24 @@ def validate_paths(settings: Settings, paths: list[Path], reference: Reference) 
                 continue
             extracted[kind] = extract_file(kind_paths[0], kind)
             findings += extracted[kind].findings
-        # Without the warehouse there is no previous month to compare row counts with.
-        ctx = MonthContext(month, reference, previous_rows={})
-        findings += validate_month(ctx, extracted.get(CASELOAD), extracted.get(STAFF))
+        checked[month] = {k: len(f.frame) for k, f in extracted.items() if f.readable}
+        # Without the warehouse, row counts are compared with the files given only.
+        findings += validate_month(context_for(month, reference, checked),
+                                   extracted.get(CASELOAD), extracted.get(STAFF))
     return findings
+
+
+def context_for(month: Month, reference: Reference,
+                rows_by_month: dict[Month, dict[str, int]]) -> MonthContext:
+    """The month's rule context; for the 50 % rule, each kind's rows in the
+    latest earlier month of `rows_by_month` that has that kind."""
+    previous: dict[str, int] = {}
+    previous_months: dict[str, Month] = {}
+    for earlier in sorted((m for m in rows_by_month if m < month), reverse=True):
+        for kind, rows in rows_by_month[earlier].items():
+            if kind not in previous:
+                previous[kind], previous_months[kind] = rows, earlier
+    return MonthContext(month, reference, previous, previous_months)
 
 
 # Months validated together share one suite run per file kind (GX costs about half
@@ -71,27 +92,35 @@ def _batches(staged: list[StagedMonth]) -> list[list[StagedMonth]]:
 
 
 def validate_staged_months(con: duckdb.DuckDBPyConnection, settings: Settings,
-                           reference: Reference, months: Sequence[Month]) -> list[StagedMonth]:
-    """Run the suites on the staged files of `months`, validated together, and
-    store each month's findings against it in `data_quality`."""
-    staged_months = [read_staged(settings, month) for month in months]
+                           reference: Reference, months: Sequence[Month],
+                           run_id: str) -> list[StagedMonth]:
+    """Run the suites on the files run `run_id` staged for `months`, validated
+    together; store each month's findings against it in `data_quality`, and in
+    the run's manifest with the hashes of the staged files validated.
+
+    Row counts are compared with the month before, whether that month is in
+    this run (its staged files) or was loaded before (`load_log`)."""
+    staged_months = [read_staged(settings, month, run_id) for month in months]
+    rows_by_month = loaded_rows(con) | {
+        s.month: {kind: info["rows"] for kind, info in s.files.items()} for s in staged_months}
     for batch in _batches(staged_months):
-        items = [(MonthContext(s.month, reference, previous_rows(con, s.month)),
+        items = [(context_for(s.month, reference, rows_by_month),
                   staged_as_extracted(s, CASELOAD), staged_as_extracted(s, STAFF))
                  for s in batch]
         for staged, found in zip(batch, validate_months(items), strict=True):
             staged.findings = list(staged.extraction) + found
             staged.save()
             record_findings(con, staged.month, staged.findings)
+            pause_point("validate")
     return staged_months
 
 
-def previous_rows(con: duckdb.DuckDBPyConnection, month: Month) -> dict[str, int]:
-    """Rows of each kind in the latest loaded month before `month` (for the 50 % rule)."""
-    rows = con.execute(
-        "SELECT file, rows FROM load_log WHERE month = (SELECT max(month) FROM load_log"
-        " WHERE month < ?)", [month.first_day]).fetchall()
-    return {name.split("_", 1)[0].lower(): count for name, count in rows}
+def loaded_rows(con: duckdb.DuckDBPyConnection) -> dict[Month, dict[str, int]]:
+    """Rows of each kind of every loaded month, from `load_log`."""
+    rows: dict[Month, dict[str, int]] = {}
+    for day, name, count in con.execute("SELECT month, file, rows FROM load_log").fetchall():
+        rows.setdefault(Month(day.year, day.month), {})[name.split("_", 1)[0].lower()] = count
+    return rows
 
 
 def record_findings(con: duckdb.DuckDBPyConnection, month: Month,

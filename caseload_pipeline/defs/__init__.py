@@ -22,7 +22,11 @@ from caseload_pipeline.defs.jobs import build_jobs
 from caseload_pipeline.defs.partitions import monthly_partitions
 from caseload_pipeline.defs.resources import CaseloadData
 from caseload_pipeline.defs.schedules import build_monthly_schedule
-from caseload_pipeline.defs.sensors import build_automation_sensor, build_incoming_sensor
+from caseload_pipeline.defs.sensors import (
+    build_automation_sensor,
+    build_dead_runs_sensor,
+    build_incoming_sensor,
+)
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -47,7 +51,8 @@ def build_definitions(settings: Settings) -> Definitions:
         assets=assets,
         jobs=[monthly_job, audit_job],
         schedules=[build_monthly_schedule(monthly_job, months)],
-        sensors=[build_incoming_sensor(monthly_job, months), build_automation_sensor()],
+        sensors=[build_incoming_sensor(monthly_job, months), build_automation_sensor(),
+                 build_dead_runs_sensor()],
         resources={"caseload_data": CaseloadData.from_settings(settings)},
         # Steps run one after another in the run's own process: on a 2-core
         # machine a process per step costs more than it saves.

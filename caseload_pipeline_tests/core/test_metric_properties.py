@@ -24,6 +24,8 @@ from caseload_pipeline.core.settings import load_settings
 from caseload_pipeline.core.warehouse import Warehouse
 from caseload_pipeline_tests.department import write_reference
 
+pytestmark = pytest.mark.slow  # many generated departments
+
 MONTHS = [Month(2023, 5), Month(2023, 6), Month(2023, 7)]  # the fixture's 2023/24 window
 TEAMS = ["Review Team", "Hospital Discharge Team", "Carers Team"]
 ROLES = ["Social worker", "Occupational therapist"]

@@ -45,6 +45,13 @@ def _baseline_unknown_team(ref: Path) -> None:
                                      ["2022/23", "team", "Atlantis Team", "20.1"]])
 
 
+def _lineage_two_predecessors(ref: Path) -> None:
+    # the Hospital Discharge Team (line 2: replaced Hospital Team) also replaced
+    # the Carers Team from the same audit: which to compare with is not clear
+    with (ref / "team_lineage.csv").open("a", newline="") as f:
+        f.write("Hospital Discharge Team,Cares Team,2023/24\r\n")
+
+
 def _survey_out_of_range(ref: Path) -> None:
     dep.write_csv(ref / "staff_survey.csv", ["year", "pct_fair_and_manageable"],
                   [["2017", "43"], ["2019", "181"]])
@@ -66,6 +73,9 @@ BROKEN: list[tuple[str, Callable[[Path], None], list[str]]] = [
      ["audit_baselines.csv: line 3:", "'Atlantis Team'"]),
     ("survey percentage out of range", _survey_out_of_range,
      ["staff_survey.csv: line 3:", "0 to 100"]),
+    ("a team with two predecessors from one audit", _lineage_two_predecessors,
+     ["team_lineage.csv: lines 2 and", "'Hospital Discharge Team'", "two predecessors",
+      "'2023/24'", "'Hospital Team' and 'Carers Team'"]),
 ]
 
 

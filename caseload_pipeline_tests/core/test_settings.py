@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from caseload_pipeline.core.settings import SettingsError, load_settings
@@ -20,6 +21,9 @@ def test_defaults_follow_the_data_folder(tmp_path):
     assert settings.working_db_path == data / ".pipeline" / "working.duckdb"
     assert settings.incoming_dir == data / "incoming"
     assert settings.pseudonym_key is None and settings.first_month is None
+    assert settings.lock_timeout == 3600  # a writer waits up to an hour for another
+    # the analysts' copy in the format every DuckDB from 1.0 on reads
+    assert settings.analyst_storage_version == "v1.0.0"
 
 
 def test_explicit_settings(tmp_path):
@@ -29,11 +33,17 @@ def test_explicit_settings(tmp_path):
         "CASELOAD_PSEUDONYM_KEY": "x" * 16,
         "DAGSTER_HOME": str(tmp_path / "home"),
         "CASELOAD_FIRST_MONTH": "2019-07",
+        "CASELOAD_LOCK_TIMEOUT": "90.5",
+        "CASELOAD_ANALYST_STORAGE_VERSION": "v1.4.0",
     })
+    assert settings.lock_timeout == 90.5
     assert settings.duckdb_path == (tmp_path / "shared" / "adults.duckdb").resolve()
     assert settings.pseudonym_key == "x" * 16
     assert settings.dagster_home == (tmp_path / "home").resolve()
     assert settings.first_month == "2019-07"
+    assert settings.analyst_storage_version == "v1.4.0"
+    assert load_settings({"CASELOAD_ANALYST_STORAGE_VERSION": "latest"}
+                         ).analyst_storage_version == "latest"
 
 
 def test_default_data_folder_is_data_in_the_working_directory(tmp_path, monkeypatch):
@@ -64,6 +74,14 @@ WRONG = [
     ("first month in words", lambda p: {"CASELOAD_FIRST_MONTH": "July 2019"},
      ["CASELOAD_FIRST_MONTH='July 2019'"]),
     ("data folder is a file", _file_as_data_dir, ["CASELOAD_DATA_DIR=", "not a folder"]),
+    ("lock timeout in words", lambda p: {"CASELOAD_LOCK_TIMEOUT": "an hour"},
+     ["CASELOAD_LOCK_TIMEOUT='an hour'", "seconds"]),
+    ("negative lock timeout", lambda p: {"CASELOAD_LOCK_TIMEOUT": "-5"},
+     ["CASELOAD_LOCK_TIMEOUT='-5'"]),
+    ("storage version before 1.0", lambda p: {"CASELOAD_ANALYST_STORAGE_VERSION": "v0.10.2"},
+     ["CASELOAD_ANALYST_STORAGE_VERSION='v0.10.2'", "from v1.0.0 on"]),
+    ("storage version not a version", lambda p: {"CASELOAD_ANALYST_STORAGE_VERSION": "1.1"},
+     ["CASELOAD_ANALYST_STORAGE_VERSION='1.1'", "v1.0.0", "latest"]),
 ]
 
 
@@ -87,6 +105,22 @@ def test_wrong_settings_exit_2_with_a_plain_message(tmp_path, make, words, comma
     assert message.startswith("caseload: ") and "\n" not in message, result.err
     assert all(word in message for word in words), message
     assert "Traceback" not in result.text
+    assert not (project.root / "dagster_home").exists()
+    assert not (project.data_dir / ".pipeline").exists()
+
+
+def test_a_storage_version_duckdb_cannot_write_stops_materialize_before_any_work(tmp_path):
+    project = new_project(tmp_path, product_instance=True)
+    project.write_month("2022-05")
+
+    result = project.cli("materialize", "--month", "2022-05",
+                         CASELOAD_ANALYST_STORAGE_VERSION="v1.99.0")
+
+    assert result.code == 2, result.text
+    assert result.err.strip() == (
+        "caseload: CASELOAD_ANALYST_STORAGE_VERSION='v1.99.0' is not a version DuckDB "
+        f"{duckdb.__version__} can write: give one from v1.0.0 to v{duckdb.__version__}, "
+        "or latest")
     assert not (project.root / "dagster_home").exists()
     assert not (project.data_dir / ".pipeline").exists()
 

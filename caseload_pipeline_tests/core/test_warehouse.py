@@ -4,6 +4,8 @@ months, so this is not automatic)."""
 
 from __future__ import annotations
 
+import pytest
+
 from caseload_pipeline_tests import department as dep
 from caseload_pipeline_tests.conftest import (
     VOLATILE,
@@ -26,6 +28,7 @@ def test_a_month_run_three_times_gives_identical_tables(two_months: TwoMonths):
     assert_same_tables(first_analyst, first_working)
 
 
+@pytest.mark.slow  # two more runs; test_metric_properties.py checks orders on many departments
 def test_loading_months_in_the_other_order_gives_the_same_tables(two_months: TwoMonths,
                                                                  tmp_path):
     reverse = new_project(tmp_path)

@@ -51,6 +51,7 @@ def loaded_months(project: Project, table: str = "staff") -> list[str]:
     return [m for (m,) in rows]
 
 
+@pytest.mark.slow  # the fast loop keeps the refused month
 def test_a_month_without_files_is_skipped_and_the_others_load(project: Project):
     project.write_month("2022-07")
     project.write_month("2022-09")  # 2022-08 has no files
@@ -87,6 +88,7 @@ def test_a_refused_month_fails_on_its_own_and_the_good_months_load(project: Proj
         assert dagster.status("data_quality", ["2023-06"]) == {"2023-06": "MATERIALIZED"}
 
 
+@pytest.mark.slow  # three runs; the fast loop keeps the skipped and the refused month
 def test_reloading_a_month_refreshes_and_reports_the_month_after(project: Project):
     project.write_month("2022-05")
     project.write_month("2022-06", caseload=dep.reassignment_rows("2022-06"))

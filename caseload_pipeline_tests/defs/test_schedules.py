@@ -28,12 +28,12 @@ def department(tmp_path):
 
 def tick(department, when: dt.datetime):
     _, settings, repo = department
-    context = build_schedule_context(
+    with build_schedule_context(
         scheduled_execution_time=when,
         resources={"caseload_data": CaseloadData.from_settings(settings)},
         repository_def=repo,
-    )
-    return repo.get_schedule_def(SCHEDULE_NAME).evaluate_tick(context)
+    ) as context:  # the resource has a setup and teardown (runs' locks)
+        return repo.get_schedule_def(SCHEDULE_NAME).evaluate_tick(context)
 
 
 def test_schedule_is_on_and_fires_on_the_fifth_at_seven_london_time(department):

@@ -39,13 +39,15 @@ class Department:
 
     def tick(self):
         """Evaluate the sensor as the daemon does, carrying the cursor forward."""
-        context = dg.build_sensor_context(
+        # The resource holds a run's lock while a run executes (setup and
+        # teardown), so its contexts are opened with `with`, as the daemon does.
+        with dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursor,
             resources={"caseload_data": CaseloadData.from_settings(self.settings)},
             repository_def=self.repo,
-        )
-        result = self.sensor.evaluate_tick(context)
+        ) as context:
+            result = self.sensor.evaluate_tick(context)
         self.cursor = result.cursor
         return result
 
@@ -243,3 +245,48 @@ def test_automation_sensor_is_on_and_requests_the_audit_tables_after_months(dept
         result = dg.evaluate_automation_conditions(defs=dept.defs, instance=instance,
                                                    cursor=result.cursor)
         assert result.total_requested == 0  # once per change
+
+
+START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def test_waiting_months_are_one_run_per_stretch_of_consecutive_months(dept):
+    """Two years of files dropped at once cost one run, not 24; a month with no
+    files splits the range (a run covers every month of its range)."""
+    months = [f"{y}-{m:02d}" for y in (2022, 2023) for m in range(1, 13)
+              if f"{y}-{m:02d}" >= "2022-05"] + ["2024-01", "2024-02", "2024-04"]
+    for month in months:
+        dept.write_month(month)
+    result = dept.tick()
+    assert [(r.partition_key, r.tags.get(START), r.tags.get(END))
+            for r in result.run_requests] == [
+        (None, "2022-05", "2024-02"), ("2024-04", None, None)]
+    assert all(r.tags["caseload/started_by"] == "sensor" for r in result.run_requests)
+    keys = [r.run_key for r in result.run_requests]
+    assert keys[0].startswith("2022-05..2024-02:")
+    # the same months with the same content get the same keys, even with a lost cursor
+    dept.cursor = None
+    assert [r.run_key for r in dept.tick().run_requests] == keys
+    # a changed month is requested alone, under a key of its own
+    dept.write_month("2023-02", staff=[*STAFF, ["W6", "Review Team", "SW", "1", "yes", "no"]])
+    [again] = dept.tick().run_requests
+    assert again.partition_key == "2023-02" and again.run_key not in keys
+
+
+def test_months_a_live_run_of_another_instance_handles_wait_for_it(dept):
+    """A run of another Dagster instance over the same data folder (the CLI with
+    its own DAGSTER_HOME beside a plain `dagster dev`) is seen by its run lock."""
+    from caseload_pipeline.core.months import Month
+    from caseload_pipeline.core.run_lock import RunLock
+
+    dept.write_month()
+    other = RunLock(dept.settings, "run-of-another-instance", "caseload monthly_job",
+                    [Month(2023, 6)])
+    assert other.hold()
+    try:
+        result = dept.tick()
+        assert requested(result) == []
+        assert f"{MONTH} is being run" in result.skip_message
+    finally:
+        other.release(succeeded=False)
+    assert requested(dept.tick()) == [MONTH]

@@ -40,20 +40,6 @@ SENSOR = "incoming_files_sensor"
 AUTOMATION_SENSOR = "caseload_automation_sensor"
 
 
-def require_binary(*candidates: str) -> str:
-    """The first candidate that exists (path or command name). When none does:
-    skip, or fail when CI is set (CI installs them)."""
-    for candidate in candidates:
-        found = candidate if os.path.isabs(candidate) and os.access(candidate, os.X_OK) \
-            else shutil.which(candidate)
-        if found:
-            return found
-    reason = f"none of {', '.join(candidates)} is installed"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must install it: see .ci/run)")
-    pytest.skip(reason)
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

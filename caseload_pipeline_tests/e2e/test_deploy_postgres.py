@@ -18,11 +18,14 @@ from pathlib import Path
 import pytest
 
 from caseload_pipeline_tests.department import write_month, write_reference
-from caseload_pipeline_tests.e2e.conftest import PSEUDONYM_KEY, free_port, require_binary
+from caseload_pipeline_tests.e2e.conftest import PSEUDONYM_KEY, free_port
+from caseload_pipeline_tests.external import require_binary
 
 DEPLOY_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
 MONTHS = ["2023-05", "2023-06"]
 PASSWORD = "e2e-pg-password"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 
 def postgres_bin() -> Path:

@@ -11,7 +11,8 @@ import tempfile
 
 import pytest
 
-from caseload_pipeline_tests.e2e.conftest import ARTIFACTS, BACKFILL_MONTHS, require_binary
+from caseload_pipeline_tests import external
+from caseload_pipeline_tests.e2e.conftest import ARTIFACTS, BACKFILL_MONTHS
 
 # Chromium must not reach anything but this machine: no background services,
 # and every host name other than 127.0.0.1 fails to resolve.
@@ -24,9 +25,12 @@ CHROMIUM_FLAGS = [
 ]
 
 
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
 @pytest.fixture(scope="module")
 def chromium():
-    return require_binary("chromium", "chromium-browser", "google-chrome")
+    return external.chromium()
 
 
 def page_text(chromium: str, url: str, screenshot_name: str) -> str:

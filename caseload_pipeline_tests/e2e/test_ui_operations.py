@@ -6,6 +6,7 @@ sensor run it, while another process keeps querying the published DuckDB file.""
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from caseload_pipeline_tests.e2e.conftest import (
     AUTOMATION_SENSOR,
@@ -18,6 +19,8 @@ from caseload_pipeline_tests.e2e.conftest import (
 MONTH_GROUP_ASSETS = {"data_quality", "staff", "allocations", "load_log",
                       "worker_monthly", "team_monthly", "role_monthly"}
 LOCK_WORDS = ("could not set lock", "conflicting lock", "database is locked")
+
+pytestmark = pytest.mark.e2e
 
 
 def analyst_query(path, sql: str) -> list[tuple]:

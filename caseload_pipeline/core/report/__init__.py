@@ -11,18 +11,22 @@ are the area names from `reference/benchmarks.yaml` (None: England only).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import duckdb
 
+from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.reference import audit_slug as slug
 
 from .excel import write_workbook
 from .html import render_html
 from .queries import load_report_data
 
-__all__ = ["slug", "write_audit_report"]
+__all__ = ["remove_dead_report_copies", "slug", "write_audit_report"]
+
+_COPY = re.compile(r"^\.caseload_audit_.+\.(?:html|xlsx)\.(\d+)\.[^.]+$")
 
 
 def write_audit_report(
@@ -48,6 +52,7 @@ def write_audit_report(
     # while it is regenerated sees the old or the new file, never half of one.
     with _replacing(html_path) as tmp:
         tmp.write_text(html, encoding="utf-8")
+        pause_point("report")
     with _replacing(xlsx_path) as tmp:
         write_workbook(tmp, data, weights)
     return html_path, xlsx_path
@@ -60,7 +65,10 @@ class _replacing:
         self.target = target
 
     def __enter__(self) -> Path:
-        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=self.target.parent)
+        # The pid in the name lets a later run remove what a killed one left
+        # (remove_dead_report_copies).
+        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.{os.getpid()}.",
+                                    dir=self.target.parent)
         os.close(fd)
         self.tmp = Path(name)
         return self.tmp
@@ -71,3 +79,22 @@ class _replacing:
             os.replace(self.tmp, self.target)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+def remove_dead_report_copies(reports_dir: Path) -> None:
+    """Remove half-written reports that processes which have since died left
+    (a live process's copy is kept: it is about to be renamed into place)."""
+    for path in Path(reports_dir).glob("*/.caseload_audit_*"):
+        found = _COPY.match(path.name)
+        if found and not _alive(int(found.group(1))):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

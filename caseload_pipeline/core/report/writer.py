@@ -8,7 +8,7 @@ import duckdb
 
 from caseload_pipeline.core.benchmarks import read_benchmark_choice
 from caseload_pipeline.core.reference import Audit, Reference
-from caseload_pipeline.core.report import write_audit_report
+from caseload_pipeline.core.report import remove_dead_report_copies, write_audit_report
 from caseload_pipeline.core.settings import Settings
 
 
@@ -16,6 +16,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, settings: Settings, reference:
                   audits: list[Audit] | None = None) -> list[Path]:
     """Reports for `audits` (default: all) into reports/<slug>/; returns the paths."""
     choice = read_benchmark_choice(settings.reference_dir)
+    remove_dead_report_copies(settings.reports_dir)
     paths: list[Path] = []
     for audit in audits or reference.audits:
         paths += write_audit_report(

@@ -10,7 +10,7 @@ the person typed, never a parsed value.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -43,7 +43,9 @@ class MonthContext:
 
     month: Month
     reference: Reference
-    previous_rows: dict[str, int]  # rows of each kind in the previous loaded month
+    # rows of each kind in the month before (loaded, or earlier in the same run)
+    previous_rows: dict[str, int]
+    previous_months: dict[str, Month] = field(default_factory=dict)  # which month that was
 
 
 def _by_distinct(text: pd.Series, convert) -> pd.Series:
@@ -176,8 +178,10 @@ def rules_for(kind: str, ctx: MonthContext, roster: pd.DataFrame | None) -> list
             ]
     previous = ctx.previous_rows.get(kind)
     if previous:
+        before = ctx.previous_months.get(kind)
         rules.append(Rule(
-            f"the row count should be within 50 % of the previous loaded month ({previous} rows)",
+            "the row count should be within 50 % of the previous month's"
+            f" ({f'{before}: ' if before else ''}{previous} rows)",
             None, "ExpectTableRowCountToBeBetween",
             {"min_value": math.ceil(previous * 0.5), "max_value": math.floor(previous * 1.5)},
             WARNING))

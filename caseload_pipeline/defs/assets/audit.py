@@ -88,7 +88,7 @@ def build_audit_assets():
             directions = con.execute(
                 "SELECT audit, direction, count(*) FROM audit_comparison GROUP BY ALL ORDER BY ALL"
             ).fetchall()
-        warehouse.publish()
+            warehouse.publish(con)  # under the same lock: exactly the state computed here
         progress.info("audit tables refreshed for %d audit(s)", len(summary))
         yield MaterializeResult(
             asset_key="audit_team_averages",

@@ -38,6 +38,7 @@ from caseload_pipeline.defs.partitions import partition_months
 from caseload_pipeline.defs.resources import WAREHOUSE_POOL, CaseloadData
 
 BLOCKING_CHECK = "passes_blocking_rules"
+COMPLETE_CHECK = "holds_every_validated_row"
 WARNING_CHECK = "no_warnings"
 # Findings shown in a check's metadata table; every finding is in data_quality.
 MAX_SHOWN = 200
@@ -135,6 +136,10 @@ CHECK_SPECS = [
                        description=f"Each month's {kind} file passes every blocking rule of "
                        "the input contract before anything is written; a month that breaks "
                        "one is refused (and shown failed), the others load."),
+        AssetCheckSpec(COMPLETE_CHECK, asset=table, blocking=True,
+                       description=f"After loading, the table holds exactly the rows of "
+                       f"each month's validated {kind} file: nothing validation accepted "
+                       "vanished (or doubled) in a join. A month that fails is not loaded."),
         AssetCheckSpec(WARNING_CHECK, asset=table,
                        description=f"No warning on the {kind} files: unrostered workers, "
                        "team mismatches, over 60 allocations, row count jumps."),
@@ -163,9 +168,21 @@ def _kind(finding) -> str:
 
 
 def _check_results(result) -> list[AssetCheckResult]:
+    from caseload_pipeline.core.completeness import RULE
+
     checks = []
     for kind, table in TABLE_OF_FILE.items():
-        errors = [(m.month, f) for m in result.months for f in m.blocking if _kind(f) == kind]
+        lost_rule = RULE.format(table=table)
+        lost = [(m.month, f) for m in result.months for f in m.blocking
+                if _kind(f) == kind and f.rule == lost_rule]
+        checks.append(AssetCheckResult(
+            asset_key=table, check_name=COMPLETE_CHECK, passed=not lost,
+            description=lost[0][1].message if lost else None,
+            metadata={"months_not_loaded": MetadataValue.text(
+                ", ".join(sorted({str(m) for m, _ in lost})) or "none"),
+                "findings": findings_table(lost)}))
+        errors = [(m.month, f) for m in result.months for f in m.blocking
+                  if _kind(f) == kind and f.rule != lost_rule]
         warns = [(m.month, f) for m in result.months for f in m.warnings if _kind(f) == kind]
         refused = sorted({str(month) for month, _ in errors})
         checks.append(AssetCheckResult(

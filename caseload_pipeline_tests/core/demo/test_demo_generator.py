@@ -288,6 +288,7 @@ def _contents(data_dir: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow  # writes the whole demo again
 def test_two_runs_write_the_same_files(generated, tmp_path):
     # A separate interpreter with another hash seed: nothing may depend on set order.
     code = ("import sys; from caseload_pipeline.core.demo import write_demo;"
@@ -299,6 +300,7 @@ def test_two_runs_write_the_same_files(generated, tmp_path):
     assert [k for k in first if first[k] != second[k]] == []
 
 
+@pytest.mark.slow  # writes the whole demo again
 def test_earlier_months_do_not_depend_on_the_last_month(generated, tmp_path):
     write_demo(tmp_path, "2024-02")
     later, earlier = _contents(generated[0]), _contents(tmp_path)

@@ -15,20 +15,18 @@ import duckdb
 import pytest
 
 from caseload_pipeline.core.report import write_audit_report
+from caseload_pipeline_tests import external
 
 from .htmlreport import parse, table_rows
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="needs Chromium at /usr/bin/chromium (apt-get install "
-                                       "chromium)")
+pytestmark = pytest.mark.browser
 
 
 def chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+        [external.chromium(), "--headless", "--no-sandbox", "--disable-gpu",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-first-run", f"--user-data-dir={profile}",
          # Belt and braces: no host name resolves, so no request could leave the machine.

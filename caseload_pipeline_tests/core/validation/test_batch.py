@@ -98,6 +98,7 @@ def items(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # runs every suite twice
 def test_batched_findings_equal_one_suite_per_file(items):
     expected = [_one_suite_per_file(*item) for item in items]
     batched = validate_months(items)

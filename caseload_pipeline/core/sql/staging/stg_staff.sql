@@ -1,6 +1,22 @@
 -- The month's roster, typed, with canonical team and role names and keyed ids.
 -- Reads the validated staging file; aliases resolve through the temp tables
--- team_alias / role_alias built from reference/.
+-- team_alias / role_alias built from reference/. fold() is the Python
+-- normalise.fold_name validation uses, called once per distinct name. The
+-- joins are inner: validation guarantees every team and role resolves, and
+-- load.py checks that every validated row was loaded.
+WITH source AS (
+    SELECT * FROM read_parquet(getvariable('staff_path'))
+),
+team_names AS (
+    SELECT raw.team AS raw_team, t.team
+    FROM (SELECT DISTINCT team FROM source WHERE team IS NOT NULL) AS raw
+    JOIN team_alias AS t ON t.folded = fold(raw.team)
+),
+role_names AS (
+    SELECT raw.role AS raw_role, r.role
+    FROM (SELECT DISTINCT role FROM source WHERE role IS NOT NULL) AS raw
+    JOIN role_alias AS r ON r.folded = fold(raw.role)
+)
 SELECT
     getvariable('month')::DATE AS month,
     pseudonym(s.worker_id) AS worker_key,
@@ -12,7 +28,7 @@ SELECT
     roles.capacity_points_per_fte * s.fte::DOUBLE
         * CASE WHEN parse_flag(s.protected_caseload, false)
                THEN getvariable('protected_caseload_factor') ELSE 1 END AS capacity_points
-FROM read_parquet(getvariable('staff_path')) AS s
-JOIN team_alias AS t ON t.folded = fold(s.team)
-JOIN role_alias AS r ON r.folded = fold(s.role)
+FROM source AS s
+JOIN team_names AS t ON t.raw_team = s.team
+JOIN role_names AS r ON r.raw_role = s.role
 JOIN roles ON roles.role = r.role
