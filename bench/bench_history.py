@@ -8,7 +8,7 @@ runs, one after the other, as subprocesses:
   (a) `caseload materialize --all` from a cold Dagster instance (one run for
       every month, then the audit tables and reports), and
   (b) bench/baseline_history.py, the same months in plain DuckDB,
-and prints the wall and CPU times, their ratio (aim: at most 5) and the peak
+and prints the wall and CPU times, their ratio (aim: at most 2.5) and the peak
 RSS of each. Results go to bench/results/bench_history-*.json. The options
 are those of bench_month.py.
 """
@@ -95,7 +95,7 @@ def main() -> int:
             baseline_cmd=[PYTHON, str(BENCH / "baseline_history.py"), str(data_dir),
                           str(baseline_db)],
             pipeline_args=["materialize", "--all"],
-            baseline_stages=BASELINE_STAGES, aim_ratio=5.0, aim_rss_mb=None,
+            baseline_stages=BASELINE_STAGES, aim_ratio=2.5, aim_rss_mb=None,
             check=compare_audits, check_label="audit_team_averages",
             echo_pipeline=lambda line: not MONTH_LINE.match(line))
         result, ok = run_comparison(comparison, env, args.repeat,

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 import duckdb
 
 from caseload_pipeline.core.contract import CASELOAD, STAFF
+from caseload_pipeline.core.extract import LINE
 from caseload_pipeline.core.findings import ERROR, Finding
-from caseload_pipeline.core.staging import LINE, StagedMonth
+from caseload_pipeline.core.staging import StagedMonth
 
 RULE = "every validated row must be loaded into {table}"
 # kind of staged file -> (table, the staged id columns that make a row's key)

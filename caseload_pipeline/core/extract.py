@@ -1,13 +1,16 @@
-"""Read one month's file into an all-text DataFrame indexed by source line number.
+"""Read one month's file as all-text rows, each with its source line number.
 
 CSV goes through DuckDB's reader (fast, strict about quoting and column
 counts); Excel through python-calamine. Either way the result is clean text
 (normalise.clean_text: NFKC, Unicode spaces, trimmed and collapsed), with
-blanks as missing values and the index holding the line number a person sees
-in the file (line 1 is the header), so every later message can point at a
-line. Nothing here judges the values: that is the validation suites' job. A
-file that cannot be read as a table gets one plain sentence saying why and
-what to do, never a stack trace.
+blanks as missing values and the line number a person sees in the file (line
+1 is the header), so every later message can point at a line. The rows pass
+through Arrow in batches: `stage_file` writes them straight to a parquet file
+(a run's staging; a million-row month never sits in memory whole), and
+`extract_file` gathers them into a DataFrame indexed by line (`caseload
+validate`, tests). Nothing here judges the values: that is the validation
+suites' job. A file that cannot be read as a table gets one plain sentence
+saying why and what to do, never a stack trace.
 """
 
 from __future__ import annotations
@@ -19,27 +22,42 @@ import functools
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from caseload_pipeline.core.contract import COLUMNS, check_header
 from caseload_pipeline.core.findings import ERROR, Finding
 from caseload_pipeline.core.normalise import clean_text
 
 SAVE_AS_CSV = "save it from Excel as 'CSV UTF-8 (Comma delimited) (*.csv)'"
+LINE = "line"  # the column holding source line numbers in what a file is read into
+BATCH_ROWS = 1 << 17  # rows read at a time: bounds the memory a big file takes
 
 
 @dataclass
 class ExtractedFile:
+    """A file read, with its findings; its rows are either in `frame` (indexed by
+    line number) or in the parquet file `staged` (a `line` column first)."""
+
     path: Path
     kind: str
     frame: pd.DataFrame | None = None
     sha256: str = ""
     findings: list[Finding] = field(default_factory=list)
+    staged: Path | None = None
+    rows: int = 0
+
+    def __post_init__(self):
+        if self.frame is not None and not self.rows:
+            self.rows = len(self.frame)
 
     @property
     def name(self) -> str:
@@ -47,7 +65,7 @@ class ExtractedFile:
 
     @property
     def readable(self) -> bool:
-        return self.frame is not None
+        return self.frame is not None or self.staged is not None
 
 
 class Unreadable(Exception):
@@ -197,8 +215,16 @@ def _csv_error(exc: Exception) -> str:
 
 @functools.cache
 def _csv_reader() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB for every CSV a process reads (connecting costs ~50 ms)."""
+    """One in-memory DuckDB for every CSV a process reads (connecting costs ~50 ms);
+    each file is read through a cursor of its own."""
     return duckdb.connect()
+
+
+def close_reader() -> None:
+    """Close the CSV reader's DuckDB (and free its buffers) until next needed."""
+    if _csv_reader.cache_info().currsize:
+        _csv_reader().close()
+        _csv_reader.cache_clear()
 
 
 # Every value is trimmed of spaces and has runs of them collapsed in SQL: for
@@ -206,6 +232,10 @@ def _csv_reader() -> duckdb.DuckDBPyConnection:
 # clean_text itself (_clean_cells), once per distinct value.
 _TRIM = ("nullif(CASE WHEN contains({c}, '  ') THEN regexp_replace(trim({c}), ' {{2,}}', ' ',"
          " 'g') ELSE trim({c}) END, '')")
+# Which cells go through clean_text: those with a character beyond printable
+# ASCII (a tab, a line break inside quotes), or beyond ASCII only (an accent, a
+# no-break space); None: no cell (printable ASCII, which SQL has trimmed).
+CONTROLS, NON_ASCII = "controls", "non-ascii"
 
 
 def _csv_header(data: bytes) -> list[str]:
@@ -227,8 +257,14 @@ def _csv_header(data: bytes) -> list[str]:
     return header
 
 
-def _read_csv(path: Path, data: bytes, width: int, wanted: dict[str, int]) -> pd.DataFrame:
-    """The `wanted` columns (name -> position) of a CSV with `width` columns."""
+def _has_blank_line(body: bytes, newline: bytes) -> bool:
+    return newline + newline in body or newline + b"\r" + newline in body
+
+
+def _csv_batches(path: Path, data: bytes, width: int, wanted: dict[str, int],
+                 kind: str) -> Iterator[pa.RecordBatch]:
+    """The `wanted` columns (name -> position) of a CSV with `width` columns, as
+    batches of the kind's schema (line numbers first)."""
     facts = _look_at(data)
     columns = {f"c{i}": "VARCHAR" for i in range(width)}
     select = ", ".join(f'{_TRIM.format(c=f"c{i}")} AS "{name}"' for name, i in wanted.items())
@@ -237,45 +273,75 @@ def _read_csv(path: Path, data: bytes, width: int, wanted: dict[str, int]) -> pd
     text, newline = data, facts.newline
     if facts.mixed:  # DuckDB's strict reader wants one kind of line end
         text, newline = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), b"\n"
-    con = _csv_reader()
-    try:
-        source = con.read_csv(str(path) if text is data else io.BytesIO(text), **options)
-        # through Arrow: pandas keeps DuckDB's strings as they are (.df() builds
-        # Python objects and converts them back, three times the cost)
-        frame = source.select(select).to_arrow_table().to_pandas()
-    except duckdb.Error as exc:
-        if "invalid unicode" in str(exc).lower():
-            offset = _first_bad_utf8(text)
-            if offset is not None:
-                raise Unreadable(_not_utf8(text, offset, newline)) from None
-        raise Unreadable(_csv_error(exc)) from None
-    frame.index = _line_numbers(text, newline, len(frame))
+
+    def records() -> Iterator[pa.RecordBatch]:
+        con = _csv_reader().cursor()
+        try:
+            source = con.read_csv(str(path) if text is data else io.BytesIO(text), **options)
+            # through Arrow, in batches: the month never sits in memory whole
+            yield from source.select(select).to_arrow_reader(BATCH_ROWS)
+        except duckdb.Error as exc:
+            if "invalid unicode" in str(exc).lower():
+                offset = _first_bad_utf8(text)
+                if offset is not None:
+                    raise Unreadable(_not_utf8(text, offset, newline)) from None
+            raise Unreadable(_csv_error(exc)) from None
+        finally:
+            con.close()
+
+    body = text.rstrip(b"\r\n")
+    if b'"' not in body and not _has_blank_line(body, newline):
+        # One record per line (nearly every file): line numbers are known without
+        # looking at the records, so the file streams through batch by batch.
+        first = 2
+        cells = CONTROLS if facts.controls else NON_ASCII if not facts.ascii else None
+        for batch in records():
+            lines = np.arange(first, first + batch.num_rows, dtype=np.int64)
+            first += batch.num_rows
+            yield _with_lines(batch, lines, kind, cells)
+        return
+    # Quotes or blank lines: the records must be counted before lines are numbered.
+    batches = list(records())
+    rows = sum(b.num_rows for b in batches)
+    lines = _line_numbers(text, newline, rows)
     # more lines than rows: a quoted value may hold a line break
-    broken_lines = not isinstance(frame.index, pd.RangeIndex) and b'"' in text
-    if facts.controls or broken_lines:
-        _clean_cells(frame, "[^ -~]")
-    elif not facts.ascii:
-        _clean_cells(frame, None)
-    return frame
+    broken_lines = not isinstance(lines, pd.RangeIndex) and b'"' in text
+    cells = (CONTROLS if facts.controls or broken_lines
+             else NON_ASCII if not facts.ascii else None)
+    numbers, first = lines.to_numpy(dtype=np.int64), 0
+    for batch in batches:
+        yield _with_lines(batch, numbers[first:first + batch.num_rows], kind, cells)
+        first += batch.num_rows
 
 
-def _clean_cells(frame: pd.DataFrame, pattern: str | None) -> None:
-    """Clean the cells SQL's trimming was not enough for: those matching
-    `pattern`, or with a character beyond ASCII when it is None. Python's
-    clean_text of SQL's trimmed text is clean_text of the text in the file
-    (it trims and collapses every space itself)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _with_lines(batch: pa.RecordBatch, lines: np.ndarray, kind: str,
+                cells: str | None) -> pa.RecordBatch:
+    """`batch` in the kind's schema: line numbers first, every column of the
+    contract (missing ones blank), the `cells` cleaned (CONTROLS, NON_ASCII)."""
+    arrays = [pa.array(lines, pa.int64())]
+    for name in COLUMNS[kind]:
+        if name not in batch.schema.names:
+            arrays.append(pa.nulls(batch.num_rows, pa.string()))
+            continue
+        values = batch.column(name)
+        arrays.append(values if cells is None else _clean_cells(values, cells))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema_of(kind))
 
-    for name in frame.columns:
-        values = pa.array(frame[name].array)
-        if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
-            continue  # no value at all
-        odd = (pc.match_substring_regex(values, pattern) if pattern
-               else pc.not_equal(pc.utf8_length(values), pc.binary_length(values)))
-        rows = pc.fill_null(odd, False).to_numpy(zero_copy_only=False)
-        if rows.any():
-            frame.loc[rows, name] = frame.loc[rows, name].map(_clean_or_none)
+
+def _clean_cells(values: pa.Array, cells: str) -> pa.Array:
+    """`values` with the cells SQL's trimming was not enough for (CONTROLS or
+    NON_ASCII) cleaned by clean_text. Python's clean_text of SQL's trimmed text
+    is clean_text of the text in the file (it trims and collapses every space
+    itself)."""
+    if len(values) == 0:
+        return values
+    odd = (pc.match_substring_regex(values, "[^ -~]") if cells == CONTROLS
+           else pc.not_equal(pc.utf8_length(values), pc.binary_length(values)))
+    odd = pc.fill_null(odd, False)
+    if not pc.any(odd).as_py():
+        return values
+    cleaned = [_clean_or_none(v) for v in values.filter(odd).to_pylist()]
+    return pc.replace_with_mask(values, odd, pa.array(cleaned, values.type))
 
 
 def _clean_or_none(value: str | None) -> str | None:
@@ -323,35 +389,38 @@ def _xlsx_rows(path: Path, data: bytes) -> list[list]:
     return rows
 
 
-def _read_xlsx(rows: list[list], wanted: dict[str, int]) -> pd.DataFrame:
-    body = [
-        (line, [_cell_text(row[i]) if i < len(row) else None for i in wanted.values()])
-        for line, row in enumerate(rows[1:], start=2)
-        if any(v not in (None, "") for v in row)
-    ]
-    return pd.DataFrame(
-        [values for _, values in body],
-        index=pd.Index([line for line, _ in body], dtype="int64"),
-        columns=list(wanted),
-        dtype=object,
-    )
+def _xlsx_batches(rows: list[list], wanted: dict[str, int], kind: str
+                  ) -> Iterator[pa.RecordBatch]:
+    """The `wanted` columns of a sheet's rows (blank rows left out) as Arrow, in
+    batches of the kind's schema."""
+    kept = [(line, row) for line, row in enumerate(rows[1:], start=2)
+            if any(v not in (None, "") for v in row)]
+    for start in range(0, max(len(kept), 1), BATCH_ROWS):
+        part = kept[start:start + BATCH_ROWS]
+        cells = {name: pa.array([_cell_text(row[i]) if i < len(row) else None
+                                 for _, row in part], pa.string())
+                 for name, i in wanted.items()}
+        lines = np.array([line for line, _ in part], dtype=np.int64)
+        yield _with_lines(pa.RecordBatch.from_pydict(cells), lines, kind, None)
 
 
 # --- one file -------------------------------------------------------------------------
 
-def extract_file(path: Path, kind: str) -> ExtractedFile:
-    """Read and clean a file; problems become findings, never exceptions."""
+def schema_of(kind: str) -> pa.Schema:
+    """What a file of `kind` is read into: its line numbers, then every column of
+    the contract as text (a column the file lacks is blank)."""
+    return pa.schema([(LINE, pa.int64())] + [(c, pa.string()) for c in COLUMNS[kind]])
+
+
+def _open(path: Path, kind: str) -> tuple[ExtractedFile, list[str], Iterator | None]:
+    """Check a file's bytes and header; its records come from the iterator (None
+    when the file cannot be read as a table, the findings saying why). Reading
+    the records may still raise Unreadable."""
     result = ExtractedFile(path=path, kind=kind)
-
-    def unreadable(reason: str) -> ExtractedFile:
-        result.findings.append(Finding(path.name, "the file must be readable", ERROR,
-                                       detail=reason))
-        return result
-
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return unreadable(f"it cannot be opened ({exc.strerror or exc})")
+        return _unreadable(result, f"it cannot be opened ({exc.strerror or exc})"), [], None
     result.sha256 = hashlib.sha256(data).hexdigest()
     xlsx = path.suffix.lower() == ".xlsx"
     try:
@@ -366,22 +435,62 @@ def extract_file(path: Path, kind: str) -> ExtractedFile:
                 raise Unreadable(problem)
             header = _csv_header(data)
     except Unreadable as exc:
-        return unreadable(str(exc))
+        return _unreadable(result, str(exc)), [], None
 
     names, problems, notes = check_header(path.name, kind, header)
     result.findings.extend(notes + problems)
     if problems:
-        return result
+        return result, [], None
     wanted = {column: names.index(column) for column in COLUMNS[kind] if column in names}
+    batches = (_xlsx_batches(rows, wanted, kind) if xlsx
+               else _csv_batches(path, data, len(header), wanted, kind))
+    return result, list(wanted), batches
+
+
+def _unreadable(result: ExtractedFile, reason: str) -> ExtractedFile:
+    result.findings.append(Finding(result.path.name, "the file must be readable", ERROR,
+                                   detail=reason))
+    return result
+
+
+def extract_file(path: Path, kind: str) -> ExtractedFile:
+    """Read and clean a file into a frame; problems become findings, never exceptions."""
+    result, present, batches = _open(path, kind)
+    if batches is None:
+        return result
     try:
-        raw = (_read_xlsx(rows, wanted) if xlsx
-               else _read_csv(path, data, len(header), wanted))
+        table = pa.Table.from_batches(list(batches), schema=schema_of(kind))
     except Unreadable as exc:
-        return unreadable(str(exc))
-    del data
-    frame = pd.DataFrame(index=raw.index)
+        return _unreadable(result, str(exc))
+    lines = table.column(LINE).to_numpy()
+    frame = table.select(present).to_pandas()
+    frame.index = pd.Index(lines, dtype="int64")
     for column in COLUMNS[kind]:
-        frame[column] = raw[column] if column in raw else pd.Series(
-            None, index=raw.index, dtype=object)
-    result.frame = frame
+        if column not in present:  # a column the file lacks: blank throughout
+            frame[column] = pd.Series(None, index=frame.index, dtype=object)
+    result.frame, result.rows = frame[list(COLUMNS[kind])], len(frame)
+    return result
+
+
+def stage_file(path: Path, kind: str, target: Path) -> ExtractedFile:
+    """Read and clean a file straight into a parquet file at `target` (line
+    numbers and the kind's columns as text), batch by batch, so a month never
+    sits in memory whole. Problems become findings, and nothing is left at
+    `target`."""
+    result, _, batches = _open(path, kind)
+    if batches is None:
+        return result
+    rows = 0
+    try:
+        with pq.ParquetWriter(target, schema_of(kind)) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+    except Unreadable as exc:
+        target.unlink(missing_ok=True)
+        return _unreadable(result, str(exc))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    result.staged, result.rows = target, rows
     return result

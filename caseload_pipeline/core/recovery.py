@@ -20,7 +20,7 @@ from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.problems import PipelineProblem
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.core.sql import sql
-from caseload_pipeline.core.warehouse import Warehouse, is_damage
+from caseload_pipeline.core.warehouse import Warehouse, is_damage, open_working
 
 
 @dataclass
@@ -74,7 +74,7 @@ def rebuild_from_snapshot(settings: Settings, holder: str) -> Rebuilt:
             leftover.unlink()  # a rebuild killed half way (it held this lock)
         building = working.with_name(f".{working.name}.rebuild.{os.getpid()}.tmp")
         try:
-            _copy_database(snapshot, building)
+            _copy_database(snapshot, building, settings.analyst_storage_version)
         except duckdb.Error as exc:
             building.unlink(missing_ok=True)
             if not is_damage(exc):
@@ -91,10 +91,11 @@ def rebuild_from_snapshot(settings: Settings, holder: str) -> Rebuilt:
     return Rebuilt(aside, len(loaded), _differing(settings.incoming_dir, loaded))
 
 
-def _copy_database(source: Path, target: Path) -> None:
-    """Copy every table of `source` into a new database file `target` (written
-    by this DuckDB, whatever storage version the source has)."""
-    con = duckdb.connect(str(target))
+def _copy_database(source: Path, target: Path, storage_version: str) -> None:
+    """Copy every table of `source` into a new database file `target`, written
+    by this DuckDB in the analysts' storage format (as a new working file is),
+    whatever storage version the source has."""
+    con = open_working(target, storage_version)
     try:
         quoted = str(source).replace("'", "''")
         con.execute(f"ATTACH '{quoted}' AS snapshot (READ_ONLY)")

@@ -18,25 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files
 from caseload_pipeline.core.disk import no_space_left
-from caseload_pipeline.core.extract import ExtractedFile, extract_file
+from caseload_pipeline.core.extract import ExtractedFile, stage_file
 from caseload_pipeline.core.findings import ERROR, Finding
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.problems import PipelineProblem
 from caseload_pipeline.core.settings import Settings
-
-LINE = "line"  # the column holding source line numbers in the parquet files
 
 
 class NotStaged(PipelineProblem):
@@ -93,15 +88,6 @@ class StagedMonth:
         finally:
             partial.unlink(missing_ok=True)
 
-    def frame(self, kind: str) -> tuple[pd.DataFrame, str] | None:
-        """The staged file as a frame, and the sha256 of the bytes it was read from."""
-        path = self.parquet(kind)
-        if not path.exists():
-            return None
-        data = path.read_bytes()
-        frame = pd.read_parquet(io.BytesIO(data)).set_index(LINE).rename_axis(None)
-        return frame, hashlib.sha256(data).hexdigest()
-
     def check_validated(self, kind: str) -> Path:
         """The staged parquet of `kind`, after making sure it is what validation
         read; StagedFileChanged names the file otherwise."""
@@ -141,12 +127,11 @@ def read_staged(settings: Settings, month: Month, run_id: str) -> StagedMonth:
                        dict(manifest.get("validated", {})))
 
 
-def extract_month_files(incoming: Path, month: Month, shown_as: Path | None = None
-                        ) -> tuple[dict[str, ExtractedFile], list[Finding]]:
-    """Extract both files of a month; a missing or ambiguous file is a finding
-    (naming the folder `shown_as`, when the files are read from a copy of it)."""
+def _stage_month_files(incoming: Path, month: Month, folder: Path, shown_as: Path
+                       ) -> tuple[dict[str, ExtractedFile], list[Finding]]:
+    """Extract both files of a month into `folder`; a missing or ambiguous file is
+    a finding (naming the folder `shown_as`: the files are read from a copy of it)."""
     found = find_month_files(incoming, month)
-    incoming_shown = shown_as or incoming
     extracted, findings = {}, []
     for kind in KINDS:
         paths = found.paths[kind]
@@ -154,13 +139,13 @@ def extract_month_files(incoming: Path, month: Month, shown_as: Path | None = No
         if not paths:
             findings.append(Finding(
                 names[0], f"the month's {kind} file must be present in incoming/",
-                ERROR, detail=f"expected {' or '.join(names)} in {incoming_shown}"))
+                ERROR, detail=f"expected {' or '.join(names)} in {shown_as}"))
         elif len(paths) > 1:
             findings.append(Finding(
                 names[0], "a month must have one file of each kind, CSV or Excel, not both",
                 ERROR, detail=f"found {' and '.join(p.name for p in paths)}"))
         else:
-            extracted[kind] = extract_file(paths[0], kind)
+            extracted[kind] = stage_file(paths[0], kind, folder / f"{kind}.parquet")
     return extracted, findings
 
 
@@ -186,18 +171,17 @@ def stage_month(settings: Settings, month: Month, run_id: str) -> StagedMonth:
         folder.mkdir(parents=True)
         copies = _copy_sources(settings.incoming_dir, month, folder)
         try:
-            extracted, findings = extract_month_files(copies, month, settings.incoming_dir)
+            extracted, findings = _stage_month_files(copies, month, folder,
+                                                     settings.incoming_dir)
         finally:
             shutil.rmtree(copies, ignore_errors=True)
         staged = StagedMonth(month, folder, extraction=findings)
         for kind, file in extracted.items():
             staged.extraction.extend(file.findings)
             if file.readable:
-                path = staged.parquet(kind)
-                file.frame.rename_axis(LINE).reset_index().to_parquet(path, index=False)
                 staged.files[kind] = {"name": file.name, "sha256": file.sha256,
-                                      "rows": len(file.frame),
-                                      "staged_sha256": file_sha256(path)}
+                                      "rows": file.rows,
+                                      "staged_sha256": file_sha256(file.staged)}
                 pause_point("extract")
         staged.findings = list(staged.extraction)
         staged.save()
@@ -205,13 +189,24 @@ def stage_month(settings: Settings, month: Month, run_id: str) -> StagedMonth:
 
 
 def staged_as_extracted(staged: StagedMonth, kind: str) -> ExtractedFile | None:
-    """Turn a staged file back into an ExtractedFile for the validation suites,
-    noting the hash of what they are given as what was validated."""
+    """A staged file as an ExtractedFile for the validation suites, which read
+    its parquet file in place (through DuckDB)."""
     info = staged.files.get(kind)
-    read = staged.frame(kind) if info is not None else None
-    if read is None:
+    if info is None or not staged.parquet(kind).exists():
         return None
-    frame, digest = read
+    return ExtractedFile(path=Path(info["name"]), kind=kind, sha256=info["sha256"],
+                         staged=staged.parquet(kind), rows=info["rows"])
+
+
+def note_validated(staged: StagedMonth, kind: str) -> None:
+    """Note the staged file of `kind` as validated, once the suites have read it:
+    the load then loads it only if it still has these bytes. Its hash is taken
+    after the reads and must be the one staging recorded, so the bytes noted are
+    the bytes read."""
+    info = staged.files[kind]
+    digest = file_sha256(staged.parquet(kind))
+    if digest != info["staged_sha256"]:
+        raise StagedFileChanged(
+            f"{info['name']}: the staged copy of this file changed while it was being "
+            f"validated; nothing of {staged.month} was loaded. Run the month again.")
     staged.validated[kind] = digest
-    return ExtractedFile(path=Path(info["name"]), kind=kind, frame=frame,
-                         sha256=info["sha256"])

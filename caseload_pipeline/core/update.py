@@ -67,6 +67,9 @@ class UpdateResult:
 
 def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[Month],
                   run_id: str) -> UpdateResult:
+    from caseload_pipeline.core.validation import gx_runner
+
+    gx_runner.preload()  # imported while the files are extracted
     settings = warehouse.settings
     results: dict[Month, MonthResult] = {}
     for month in months:
@@ -144,6 +147,11 @@ def _loaded_followers(con, months: Sequence[Month]) -> list[Month]:
 
 
 def _release_validation_memory() -> None:
+    """Free what extraction and validation held before the load needs memory."""
+    from caseload_pipeline.core.extract import close_reader
     from caseload_pipeline.core.validation import gx_runner
+    from caseload_pipeline.core.validation.distinct import close_database
 
+    close_reader()
+    close_database()
     gx_runner.release()

@@ -24,12 +24,20 @@ from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.pause import pause_point
 from caseload_pipeline.core.reference import Reference
 from caseload_pipeline.core.settings import Settings
-from caseload_pipeline.core.staging import StagedMonth, read_staged, staged_as_extracted
+from caseload_pipeline.core.staging import (
+    StagedMonth,
+    note_validated,
+    read_staged,
+    staged_as_extracted,
+)
 from caseload_pipeline.core.validation.rules import MonthContext
 from caseload_pipeline.core.validation.suites import validate_month, validate_months
 
 
 def validate_paths(settings: Settings, paths: list[Path], reference: Reference) -> list[Finding]:
+    from caseload_pipeline.core.validation import gx_runner
+
+    gx_runner.preload()  # imported while the files are read
     findings: list[Finding] = []
     by_month: dict[Month, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
     for path in paths:
@@ -104,10 +112,13 @@ def validate_staged_months(con: duckdb.DuckDBPyConnection, settings: Settings,
     rows_by_month = loaded_rows(con) | {
         s.month: {kind: info["rows"] for kind, info in s.files.items()} for s in staged_months}
     for batch in _batches(staged_months):
-        items = [(context_for(s.month, reference, rows_by_month),
-                  staged_as_extracted(s, CASELOAD), staged_as_extracted(s, STAFF))
+        files = [{kind: staged_as_extracted(s, kind) for kind in (CASELOAD, STAFF)}
                  for s in batch]
-        for staged, found in zip(batch, validate_months(items), strict=True):
+        items = [(context_for(s.month, reference, rows_by_month), read[CASELOAD], read[STAFF])
+                 for s, read in zip(batch, files, strict=True)]
+        for staged, read, found in zip(batch, files, validate_months(items), strict=True):
+            for kind in (k for k, file in read.items() if file is not None):
+                note_validated(staged, kind)  # the suites have read it
             staged.findings = list(staged.extraction) + found
             staged.save()
             record_findings(con, staged.month, staged.findings)

@@ -72,6 +72,10 @@ class Svg:
             inner += str(escape(text))
         self._parts.append(f"{start}>{inner}</{tag}>" if inner else f"{start}/>")
 
+    def raw(self, markup: str) -> None:
+        """Append markup built (and escaped) by the caller."""
+        self._parts.append(markup)
+
     def text(self, x: float, y: float, text: str, **attrs) -> None:
         attrs.setdefault("font_size", 12)
         attrs.setdefault("fill", "#1a1a1a")
@@ -216,13 +220,18 @@ def strip_plot(rows: Sequence[tuple[str, Sequence[float]]], *, title: str, desc:
         mid = top + i * row_h + row_h / 2
         svg.text(label_w - 8, mid + 4, truncate(name, 34), text_anchor="end", tip=name)
         seen: dict[float, int] = {}
+        # One dot per worker (tens of thousands in a big department): the markup
+        # svg.add would write, with the team's name escaped once for all its dots.
+        dot_tip = escape(name)
         for v in sorted(vs):
             # Workers with the same caseload are spread vertically so each shows.
             k = seen.get(v, 0)
             seen[v] = k + 1
             dy = (k + 1) // 2 * 4 * (1 if k % 2 else -1)
-            svg.add("circle", cx=label_w + plot_w * v / axis_max, cy=mid + max(-12, min(12, dy)),
-                    r=4, fill=BLUE, fill_opacity=0.7, tip=f"{name}: {v:g} cases")
+            cx = _attr_value(label_w + plot_w * v / axis_max)
+            cy = _attr_value(mid + max(-12, min(12, dy)))
+            svg.raw(f'<circle cx="{cx}" cy="{cy}" r="4" fill="{BLUE}" fill-opacity="0.7">'
+                    f"<title>{dot_tip}: {v:g} cases</title></circle>")
         if vs:
             mean = sum(vs) / len(vs)
             svg.add("rect", x=label_w + plot_w * mean / axis_max - 1.5, y=mid - 11, width=3,

@@ -1,18 +1,45 @@
 """Run a Great Expectations 1.x suite on a whole DataFrame and return its results.
 
 Great Expectations is imported lazily: the import costs seconds and must not
-slow down loading the Dagster code location. The ephemeral context is built
-once per process.
+slow down loading the Dagster code location. A run starts it early in a thread
+of its own (`preload`), while DuckDB reads the month's files (it lets go of
+the GIL meanwhile). The ephemeral context is built once per process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import threading
 from typing import Any
 
 import pandas as pd
+
+_loading: list[threading.Thread] = []
+
+
+def preload() -> None:
+    """Import GX and build its context in the background; the first use waits
+    for it. Costs nothing when GX is loaded already."""
+    if _loading or _context.cache_info().currsize:
+        return
+
+    def load():
+        with contextlib.suppress(Exception):  # the first use raises it again, in its thread
+            _context()
+
+    thread = threading.Thread(target=load, name="great-expectations-import", daemon=True)
+    _loading.append(thread)
+    thread.start()
+
+
+def _ready():
+    """The context, once a preload under way has finished."""
+    while _loading:
+        _loading.pop().join()
+    return _context()
 
 
 @functools.cache
@@ -29,7 +56,7 @@ def _context():
 
 def expectations():
     """The `great_expectations.expectations` module (imported on first use)."""
-    _context()
+    _ready()
     import great_expectations.expectations as gxe
 
     return gxe
@@ -37,13 +64,14 @@ def expectations():
 
 @functools.cache
 def _batch_definition(kind: str):
-    source = _context().data_sources.add_pandas(f"{kind}_files")
+    source = _ready().data_sources.add_pandas(f"{kind}_files")
     asset = source.add_dataframe_asset(f"{kind}_month")
     return asset.add_batch_definition_whole_dataframe("whole_file")
 
 
 def run_suite(kind: str, frame: pd.DataFrame, expectations_list: list) -> list[Any]:
     """Validate `frame` with the expectations; one result per expectation, in order."""
+    _ready()
     import great_expectations as gx
 
     suite = gx.ExpectationSuite(name=f"{kind}_file")
@@ -56,18 +84,17 @@ def run_suite(kind: str, frame: pd.DataFrame, expectations_list: list) -> list[A
 
 
 def release() -> None:
-    """Drop GX's references to the last batch's DataFrame and hand the freed
-    memory back to the system, so a million-row month's frames do not stay
-    resident through the load step that follows in the same process."""
-    import contextlib
+    """Drop GX's references to the last suite's frames and hand freed memory back
+    to the system, so that what validation used does not stay resident through
+    the load step that follows in the same process. (The frames are small now:
+    a full garbage collection, which walks every object Dagster and GX made,
+    would cost more time than it frees.)"""
     import ctypes
-    import gc
 
     import pyarrow
 
     _batch_definition.cache_clear()
     _context.cache_clear()
-    gc.collect()
     pyarrow.default_memory_pool().release_unused()
     # glibc keeps freed heap pages unless asked; elsewhere this is a no-op
     with contextlib.suppress(OSError, AttributeError):
@@ -87,3 +114,11 @@ def error_of(result) -> str | None:
         if isinstance(entry, dict) and entry.get("raised_exception"):
             return str(entry.get("exception_message") or "unknown error").splitlines()[0]
     return None
+
+
+def rows_where(column: str, value):
+    """A row condition: the expectation looks only at rows whose `column` is `value`."""
+    _ready()
+    from great_expectations.expectations.row_conditions import Column
+
+    return Column(column) == value

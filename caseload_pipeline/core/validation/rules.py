@@ -78,31 +78,59 @@ def _yyyymmdd(day) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
+# The file columns each derived column is computed from: a rule on a derived
+# column judges a row by those columns' values alone (validation/distinct.py
+# gives GX each distinct combination once, with how many rows hold it).
+SOURCES = {
+    "_team": ("team",), "_team_canonical": ("team",), "_role": ("role",), "_fte": ("fte",),
+    "_travel": ("travel_minutes",), "_snapshot_date": ("snapshot_date",),
+    "_allocated_on": ("allocated_on",), "_worker_allocations": ("worker_id",),
+    "_roster_team": ("worker_id",), "_on_roster": ("worker_id",),
+}
+# How many rows of the file a row of a frame stands for, when the frame holds
+# distinct values (a whole file's frame has none: each row is one row).
+WEIGHT = "_n"
+
+
 def derive_columns(kind: str, frame: pd.DataFrame, ctx: MonthContext,
                    roster: pd.DataFrame | None) -> pd.DataFrame:
-    """The frame plus the derived columns the rules look at (prefixed `_`).
+    """The frame plus the derived columns the rules look at (prefixed `_`), those
+    whose SOURCES the frame has: a whole file's frame, or its distinct values.
 
     Blank text stays missing (GX skips missing values in column rules); text
-    that does not parse becomes INVALID, which every range rule refuses."""
+    that does not parse becomes INVALID, which every range rule refuses. The
+    roster gives each worker id its team (the last line's, for an id given
+    twice) and whether it is on the roster."""
     out = frame.copy()
-    out["_team"] = _by_distinct(out["team"], lambda s: s.map(fold_name))
-    out["_team_canonical"] = out["_team"].map(ctx.reference.team_aliases)
+    if "team" in out:
+        out["_team"] = _by_distinct(out["team"], lambda s: s.map(fold_name))
+        out["_team_canonical"] = out["_team"].map(ctx.reference.team_aliases)
     if kind == STAFF:
-        out["_role"] = _by_distinct(out["role"], lambda s: s.map(fold_name))
-        out["_fte"] = _by_distinct(out["fte"], _numbers)
-    else:
-        out["_travel"] = _by_distinct(out["travel_minutes"], lambda s: _numbers(s, whole=True))
-        out["_snapshot_date"] = _by_distinct(out["snapshot_date"], _dates)
-        out["_allocated_on"] = _by_distinct(out["allocated_on"], _dates)
-        out["_worker_allocations"] = out.groupby("worker_id", dropna=True)["case_id"].transform(
-            "size").astype(float)
-        if roster is not None:
-            roster_team = dict(zip(roster["worker_id"], roster["_team_canonical"], strict=True))
-            out["_roster_team"] = out["worker_id"].map(roster_team)
-            # A boolean, not a 50,000-name value set: GX copies an expectation's
-            # configuration many times, and a large set made that dominate.
-            on_roster = out["worker_id"].isin(roster["worker_id"])
-            out["_on_roster"] = on_roster.where(out["worker_id"].notna())
+        if "role" in out:
+            out["_role"] = _by_distinct(out["role"], lambda s: s.map(fold_name))
+        if "fte" in out:
+            out["_fte"] = _by_distinct(out["fte"], _numbers)
+        return out
+    for column, derived, convert in (
+            ("travel_minutes", "_travel", lambda s: _numbers(s, whole=True)),
+            ("snapshot_date", "_snapshot_date", _dates),
+            ("allocated_on", "_allocated_on", _dates)):
+        if column in out:
+            out[derived] = _by_distinct(out[column], convert)
+    if "worker_id" not in out:
+        return out
+    rows = out[WEIGHT] if WEIGHT in out else pd.Series(1, index=out.index)
+    out["_worker_allocations"] = rows.groupby(out["worker_id"], dropna=True).transform(
+        "sum").astype(float)
+    if roster is not None:
+        roster_team = dict(zip(roster["worker_id"], roster["_team_canonical"], strict=True))
+        out["_roster_team"] = out["worker_id"].map(roster_team)
+        # A boolean, not a 50,000-name value set: GX copies an expectation's
+        # configuration many times, and a large set made that dominate. (An
+        # index lookup: Series.isin on Arrow strings is ten times slower.)
+        rostered = pd.Index(roster["worker_id"]).unique().get_indexer(out["worker_id"]) >= 0
+        on_roster = pd.Series(rostered, index=out.index)
+        out["_on_roster"] = on_roster.where(out["worker_id"].notna())
     return out
 
 

@@ -1,23 +1,35 @@
-"""Running the rules: each file's own GX suite, or many months' files at once.
+"""Running the rules: Great Expectations suites on small frames of each file.
 
 `validate_month` is what `caseload validate` and a one-month run use;
 `validate_months` is what a run over many months uses. Both give each file the
-same findings (caseload_pipeline_tests/validation/test_batch.py).
+findings GX gives on the whole file (`run_file_rules`, which still judges a
+file GX must see whole: an empty one, or one lacking a column a rule reads);
+caseload_pipeline_tests/validation/test_batch.py holds them to that.
+
+GX judges a file through the small frames of validation/distinct.py: each
+part of the file is a few rows of one frame, tagged with the part's name in
+`_part`, and each expectation looks only at its own part's rows (a row
+condition). A month on its own gets a suite per file, its table rules (row
+counts) judged on a row for the file in the same frame. Months validated
+together share one suite per file kind, plus one for the table rules of every
+file: GX costs a fraction of a second per suite run whatever the frame.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from caseload_pipeline.core.contract import CASELOAD, ID_COLUMNS, STAFF
 from caseload_pipeline.core.extract import ExtractedFile
 from caseload_pipeline.core.findings import ERROR, MAX_EXAMPLES, Finding
 from caseload_pipeline.core.validation import gx_runner
+from caseload_pipeline.core.validation.distinct import FileRows, Part, columns_read, part_of
 from caseload_pipeline.core.validation.rules import (
     MonthContext,
     Rule,
@@ -25,7 +37,7 @@ from caseload_pipeline.core.validation.rules import (
     rules_for,
 )
 
-# --- one file's own suite -------------------------------------------------------
+# --- one file's own suite, on its whole frame -------------------------------------
 
 def _examples(frame: pd.DataFrame, column: str | None, lines: list) -> tuple:
     shown_column = None if column is None or "," in column else column
@@ -33,7 +45,7 @@ def _examples(frame: pd.DataFrame, column: str | None, lines: list) -> tuple:
     picked = []
     for line in lines[:MAX_EXAMPLES]:
         value = None if hide else frame.at[line, shown_column]
-        picked.append((int(line), None if hide else ("" if value is None else str(value))))
+        picked.append((int(line), None if hide else ("" if pd.isna(value) else str(value))))
     return tuple(picked)
 
 
@@ -56,6 +68,7 @@ def _finding(file: ExtractedFile, frame: pd.DataFrame, rule: Rule, result) -> Fi
 
 
 def run_file_rules(file: ExtractedFile, derived: pd.DataFrame, rules: list[Rule]) -> list[Finding]:
+    """The rules on the file's whole frame (`derived`: derive_columns of it)."""
     gxe = gx_runner.expectations()
     suite = [
         getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": str(i)})
@@ -63,12 +76,10 @@ def run_file_rules(file: ExtractedFile, derived: pd.DataFrame, rules: list[Rule]
     ]
     # GX copies and filters the frame it is given for every metric, so it gets
     # only the columns the rules read; examples come from the original text.
-    used = sorted({c for rule in rules for key in ("column", "column_A", "column_B")
-                   if (c := rule.kwargs.get(key))}
-                  | {c for rule in rules for c in rule.kwargs.get("column_list", [])})
+    used = sorted({c for rule in rules for c in columns_read(rule)})
     # (a rule naming an absent column stays in: GX reports it as an error)
     results = gx_runner.run_suite(file.kind, derived[[c for c in used if c in derived]], suite)
-    return [_finding(file, file.frame, r, res) for r, res in zip(rules, results, strict=True)]
+    return [_finding(file, derived, r, res) for r, res in zip(rules, results, strict=True)]
 
 
 def validate_month(ctx: MonthContext, caseload: ExtractedFile | None,
@@ -78,63 +89,65 @@ def validate_month(ctx: MonthContext, caseload: ExtractedFile | None,
     return validate_months([(ctx, caseload, staff)])[0]
 
 
+# --- files on small frames ----------------------------------------------------------
 
-# --- many months in one suite run per file kind ------------------------------------
-#
-# GX costs about half a second per suite run whatever the frame's size, so a run
-# over many months validates all their files of a kind as one frame. Each rule
-# still yields one finding per file, worded for that file's month: only the GX
-# expectation is shared. Month-dependent bounds become per-row columns (0 inside
-# the month's range, 1 outside), uniqueness is keyed by file, and the table rules
-# run on a summary frame with one row per file.
-
+PART = "_part"  # which part of a file a row of a suite's frame belongs to (a number:
+# GX filters the frame by it for every metric, and numbers compare fastest)
+FILE_PART = "(file)"  # the row standing for a whole file, for table rules
 _FILE_KEY = "\x1f"  # joins a file's number to a value, so uniqueness stays per file
 _MONTH_DATES = ("_snapshot_date", "_allocated_on")
 
 
 @dataclass(eq=False)
 class _Check:
-    """One readable file's rules, waiting for the shared suite."""
+    """One readable file's rules, and the parts of it they are judged on."""
 
     item: int
     ctx: MonthContext
     file: ExtractedFile
-    derived: pd.DataFrame
     rules: list[Rule]
+    rows: FileRows
+    roster: pd.DataFrame | None
+    parts: dict[str, Part] = field(default_factory=dict)
+
+    def read_parts(self) -> None:
+        """Each part the row rules are judged on, with the derived columns."""
+        by_part: dict[str, list[Rule]] = defaultdict(list)
+        for rule in self.rules:
+            if not _is_table_rule(rule):
+                by_part[part_of(rule)].append(rule)
+        for name, rules in by_part.items():
+            self.parts[name] = self.rows.part(name, rules, self.derive)
+
+    def derive(self, values: pd.DataFrame) -> pd.DataFrame:
+        return derive_columns(self.file.kind, values, self.ctx, self.roster)
 
 
 def _is_table_rule(rule: Rule) -> bool:
     return rule.expectation.startswith("ExpectTable")
 
 
-def _used_columns(rules: list[Rule]) -> set[str]:
-    return ({c for rule in rules for key in ("column", "column_A", "column_B")
-             if (c := rule.kwargs.get(key))}
-            | {c for rule in rules for c in rule.kwargs.get("column_list", [])})
+def _keyed(item: int, values: pd.Series) -> pd.Series:
+    return (f"{item}{_FILE_KEY}" + values.astype(str)).where(values.notna())
 
 
-def _keyed(check: _Check, column: str) -> pd.Series:
-    values = check.derived[column]
-    return (f"{check.item}{_FILE_KEY}" + values.astype(str)).where(values.notna())
-
-
-def _shared(check: _Check, rule: Rule) -> tuple[str, dict, dict[str, pd.Series]]:
-    """The month-independent expectation for a row rule, and the per-row columns
-    (for this file) it reads beyond the derived frame's own."""
+def _shared(item: int, frame: pd.DataFrame, rule: Rule) -> tuple[str, dict, dict[str, pd.Series]]:
+    """The month-independent expectation for a row rule, and the columns (of the
+    rule's part of file `item`) it reads beyond the part's own."""
     kwargs = rule.kwargs
     if rule.expectation == "ExpectColumnValuesToBeUnique":
         name = f"{kwargs['column']}_in_file"
         return rule.expectation, kwargs | {"column": name}, {
-            name: _keyed(check, kwargs["column"])}
+            name: _keyed(item, frame[kwargs["column"]])}
     if rule.expectation == "ExpectCompoundColumnsToBeUnique":
         names = [f"{c}_in_file" for c in kwargs["column_list"]]
         return rule.expectation, kwargs | {"column_list": names}, {
-            n: _keyed(check, c) for n, c in zip(names, kwargs["column_list"], strict=True)}
+            n: _keyed(item, frame[c]) for n, c in zip(names, kwargs["column_list"], strict=True)}
     if (rule.expectation == "ExpectColumnValuesToBeBetween"
             and kwargs.get("column") in _MONTH_DATES and set(kwargs) <= {
                 "column", "min_value", "max_value"}):
         column, name = kwargs["column"], f"{kwargs['column']}_outside"
-        values = check.derived[column]
+        values = frame[column]
         inside = pd.Series(True, index=values.index)
         if kwargs.get("min_value") is not None:
             inside &= values >= kwargs["min_value"]
@@ -147,20 +160,18 @@ def _shared(check: _Check, rule: Rule) -> tuple[str, dict, dict[str, pd.Series]]
 
 
 def _batchable(check: _Check) -> bool:
-    """Whether the shared suites give this file exactly what its own suite would.
+    """Whether small frames give this file exactly what its whole frame would.
 
     An empty file or a rule naming an absent column keeps its own suite (GX's
     results there depend on the frame itself); so does an unknown table rule."""
-    if len(check.derived) == 0:
-        return False
-    if not _used_columns(check.rules) <= set(check.derived.columns):
+    if check.file.rows == 0 or not check.rows.has_columns_for(check.rules):
         return False
     return all(_table_spec(check, rule) is not None
                for rule in check.rules if _is_table_rule(rule))
 
 
 def _table_spec(check: _Check, rule: Rule) -> tuple[str, dict] | None:
-    """The summary-frame column and expectation kwargs of a table rule."""
+    """The file row's column and the expectation kwargs of a table rule."""
     if rule.expectation != "ExpectTableRowCountToBeBetween":
         return None
     if set(rule.kwargs) == {"min_value"}:
@@ -173,114 +184,114 @@ def _table_spec(check: _Check, rule: Rule) -> tuple[str, dict] | None:
     return None
 
 
-def _file_finding(check: _Check, rule: Rule, error: str | None,
-                  lines: list | None = None, count: int = 0,
-                  detail: str | None = None) -> Finding:
+def _file_row(check: _Check) -> pd.DataFrame:
+    """The row standing for the whole file, for its table rules."""
+    previous = check.ctx.previous_rows.get(check.file.kind)
+    return pd.DataFrame({"_rows": [float(check.file.rows)],
+                         "_rows_to_previous": [check.file.rows / previous if previous
+                                               else float("nan")]})
+
+
+@dataclass
+class _Suite:
+    """The expectations shared by a suite's files, and which rule of which file
+    each stands for."""
+
+    specs: dict[str, int] = field(default_factory=dict)  # key -> position
+    expectations: list[tuple[str, dict, str]] = field(default_factory=list)
+    uses: list[tuple[int, int, int]] = field(default_factory=list)  # (check, rule, spec)
+
+    def use(self, n: int, i: int, expectation: str, kwargs: dict, part: str) -> None:
+        key = json.dumps([expectation, kwargs, part], sort_keys=True, default=str)
+        if key not in self.specs:
+            self.specs[key] = len(self.expectations)
+            self.expectations.append((expectation, kwargs, part))
+        self.uses.append((n, i, self.specs[key]))
+
+
+def _run_suite(label: str, checks: list[_Check], row_rules: bool, table_rules: bool
+               ) -> dict[tuple[int, int], Finding]:
+    """The rules of `checks` (their row rules, table rules or both) in one suite
+    run on one frame: every part of every file, and a row for each file."""
+    suite = _Suite()
+    pieces: list[pd.DataFrame] = []
+    owners: list[tuple[int, str]] = []  # (check, part) of each piece
+    for n, check in enumerate(checks):
+        extra: dict[str, dict[str, pd.Series]] = defaultdict(dict)
+        for i, rule in enumerate(check.rules):
+            if _is_table_rule(rule):
+                if table_rules:
+                    column, kwargs = _table_spec(check, rule)
+                    suite.use(n, i, "ExpectColumnValuesToBeBetween",
+                              {"column": column} | kwargs, FILE_PART)
+            elif row_rules:
+                part = part_of(rule)
+                expectation, kwargs, columns = _shared(check.item, check.parts[part].frame, rule)
+                extra[part].update(columns)
+                suite.use(n, i, expectation, kwargs, part)
+        if row_rules:
+            for name, part in check.parts.items():
+                pieces.append(part.frame.assign(**extra[name]))
+                owners.append((n, name))
+        if table_rules:
+            pieces.append(_file_row(check))
+            owners.append((n, FILE_PART))
+    if not suite.expectations:
+        return {}
+    wanted = sorted({c for expectation, kwargs, _ in suite.expectations
+                     for c in columns_read(Rule("", None, expectation, kwargs))})
+    code = {part: k for k, part in enumerate(dict.fromkeys(part for _, part in owners))}
+    frame = pd.concat([piece.reindex(columns=wanted).assign(**{PART: code[part]})
+                       for piece, (_, part) in zip(pieces, owners, strict=True)],
+                      ignore_index=True)
+    starts = [0]
+    for piece in pieces:
+        starts.append(starts[-1] + len(piece))
+
+    gxe = gx_runner.expectations()
+    expectations = [getattr(gxe, expectation)(**kwargs, row_condition=gx_runner.rows_where(
+                        PART, code[part]), meta={"rule_id": str(s)})
+                    for s, (expectation, kwargs, part) in enumerate(suite.expectations)]
+    results = gx_runner.run_suite(label, frame, expectations)
+
+    errors, failed = [], []  # per spec: its error; (check, part) -> positions in the part
+    for result in results:
+        errors.append(gx_runner.error_of(result))
+        where: dict[tuple[int, str], list[int]] = defaultdict(list)
+        if not result.success:
+            for position in (result.result or {}).get("unexpected_index_list") or []:
+                piece = _piece_at(starts, int(position))
+                where[owners[piece]].append(int(position) - starts[piece])
+        failed.append(where)
+    found = {}
+    for n, i, s in suite.uses:
+        check, rule = checks[n], checks[n].rules[i]
+        part = FILE_PART if _is_table_rule(rule) else part_of(rule)
+        found[(id(check), i)] = _file_finding(check, rule, errors[s], part,
+                                              failed[s].get((n, part), []))
+    return found
+
+
+def _piece_at(starts: list[int], position: int) -> int:
+    return bisect.bisect_right(starts, position) - 1
+
+
+def _file_finding(check: _Check, rule: Rule, error: str | None, part: str,
+                  positions: list[int]) -> Finding:
+    """A rule's finding for one file, from the rows of its part GX refused."""
     base = dict(file=check.file.name, rule=rule.words, severity=rule.severity,
                 column=rule.column)
     if error:
         return Finding(**base | {"severity": ERROR},
                        detail=f"the check could not run: {error}")
-    if detail:
-        return Finding(**base, detail=detail)
+    if part == FILE_PART:
+        if positions:
+            return Finding(**base, detail=f"found {check.file.rows} rows")
+        return Finding(**base, passed=True)
+    count, examples = check.rows.failing_rows(check.parts[part], positions, rule)
     if not count:
         return Finding(**base, passed=True)
-    return Finding(**base, unexpected_count=count,
-                   examples=_examples(check.file.frame, rule.column, sorted(set(lines))))
-
-
-def _run_shared(kind: str, checks: list[_Check]) -> dict[tuple[int, int], Finding]:
-    """The row rules of many files of one kind in one suite run."""
-    specs: dict[str, int] = {}  # expectation -> its position in the suite
-    expectations, uses = [], []  # uses: (check, rule index, spec)
-    columns: dict[int, dict[str, pd.Series]] = {}
-    for n, check in enumerate(checks):
-        columns[n] = {}
-        for i, rule in enumerate(check.rules):
-            if _is_table_rule(rule):
-                continue
-            expectation, kwargs, extra = _shared(check, rule)
-            key = json.dumps([expectation, kwargs], sort_keys=True, default=str)
-            if key not in specs:
-                specs[key] = len(expectations)
-                expectations.append((expectation, kwargs))
-            uses.append((n, i, specs[key]))
-            columns[n].update(extra)
-            columns[n].update({c: check.derived[c] for c in _used_columns([rule])
-                               if c not in extra})
-    if not expectations:
-        return {}
-    wanted = sorted({c for expectation, kwargs in expectations
-                     for c in _used_columns([Rule("", None, expectation, kwargs)])})
-    parts, item_of, line_of = [], [], []
-    for n, check in enumerate(checks):
-        part = pd.DataFrame({c: columns[n][c] for c in wanted if c in columns[n]})
-        parts.append(part.reset_index(drop=True))
-        item_of.append(np.full(len(part), n))
-        line_of.append(check.derived.index.to_numpy())
-    frame = pd.concat(parts, ignore_index=True)
-    for column in wanted:  # a column no file has (cannot happen for batchable files)
-        if column not in frame:
-            frame[column] = None
-    frame = frame[wanted]
-    item_at, line_at = np.concatenate(item_of), np.concatenate(line_of)
-
-    gxe = gx_runner.expectations()
-    suite = [getattr(gxe, expectation)(**kwargs, meta={"rule_id": str(s)})
-             for s, (expectation, kwargs) in enumerate(expectations)]
-    results = gx_runner.run_suite(kind, frame, suite)
-
-    by_spec: list[dict[int, list]] = []  # spec -> check -> unexpected lines
-    errors: list[str | None] = []
-    for result in results:
-        errors.append(gx_runner.error_of(result))
-        lines: dict[int, list] = {}
-        if not result.success:
-            details = result.result or {}
-            for position in details.get("unexpected_index_list") or []:
-                lines.setdefault(int(item_at[position]), []).append(line_at[position])
-        by_spec.append(lines)
-    found = {}
-    for n, i, s in uses:
-        check, rule = checks[n], checks[n].rules[i]
-        lines = by_spec[s].get(n, [])
-        found[(n, i)] = _file_finding(check, rule, errors[s], lines, len(lines))
-    return found
-
-
-def _run_table_rules(checks: list[_Check]) -> dict[tuple[int, int], Finding]:
-    """The table rules of many files as column rules on a frame of one row per file."""
-    uses = [(n, i, _table_spec(check, rule))
-            for n, check in enumerate(checks)
-            for i, rule in enumerate(check.rules) if _is_table_rule(rule)]
-    if not uses:
-        return {}
-    rows = pd.Series([float(len(c.derived)) for c in checks])
-    summary = pd.DataFrame({"_rows": rows, "_rows_to_previous": np.nan})
-    for n, _, (column, _) in uses:
-        if column == "_rows_to_previous":
-            previous = checks[n].ctx.previous_rows[checks[n].file.kind]
-            summary.loc[n, column] = len(checks[n].derived) / previous
-    specs: dict[str, int] = {}
-    expectations = []
-    for _, _, (column, kwargs) in uses:
-        key = json.dumps([column, kwargs], sort_keys=True)
-        if key not in specs:
-            specs[key] = len(expectations)
-            expectations.append((column, kwargs))
-    gxe = gx_runner.expectations()
-    suite = [gxe.ExpectColumnValuesToBeBetween(column=column, **kwargs,
-                                               meta={"rule_id": str(s)})
-             for s, (column, kwargs) in enumerate(expectations)]
-    results = gx_runner.run_suite("files", summary, suite)
-    found = {}
-    for n, i, (column, kwargs) in uses:
-        result = results[specs[json.dumps([column, kwargs], sort_keys=True)]]
-        failed = n in set((result.result or {}).get("unexpected_index_list") or [])
-        detail = f"found {len(checks[n].derived)} rows" if failed else None
-        found[(n, i)] = _file_finding(checks[n], checks[n].rules[i],
-                                      gx_runner.error_of(result), detail=detail)
-    return found
+    return Finding(**base, unexpected_count=count, examples=examples)
 
 
 def validate_months(items: list[tuple[MonthContext, ExtractedFile | None,
@@ -289,28 +300,42 @@ def validate_months(items: list[tuple[MonthContext, ExtractedFile | None,
     findings of each item, as `validate_month` gives them, from one suite run per
     file kind (plus one for the table rules) instead of one per file."""
     checks: list[_Check] = []
-    for item, (ctx, caseload, staff) in enumerate(items):
-        roster = None
-        if staff is not None and staff.readable:
-            roster = derive_columns(STAFF, staff.frame, ctx, None)
-            checks.append(_Check(item, ctx, staff, roster, rules_for(STAFF, ctx, None)))
-        if caseload is not None and caseload.readable:
-            derived = derive_columns(CASELOAD, caseload.frame, ctx, roster)
-            checks.append(_Check(item, ctx, caseload, derived,
-                                 rules_for(CASELOAD, ctx, roster)))
+    try:
+        for item, (ctx, caseload, staff) in enumerate(items):
+            roster = None
+            if staff is not None and staff.readable:
+                rows = FileRows(staff)
+                roster = derive_columns(STAFF, rows.roster(), ctx, None)
+                checks.append(_Check(item, ctx, staff, rules_for(STAFF, ctx, None), rows, None))
+            if caseload is not None and caseload.readable:
+                checks.append(_Check(item, ctx, caseload, rules_for(CASELOAD, ctx, roster),
+                                     FileRows(caseload), roster))
+        return _findings(items, checks)
+    finally:
+        for check in checks:
+            check.rows.close()
+
+
+def _findings(items: list, checks: list[_Check]) -> list[list[Finding]]:
     shared = [c for c in checks if _batchable(c)]
-    if len(shared) <= len({c.file.kind for c in shared}) + 1:
-        shared = []  # a month on its own: its own suites are fewer runs than shared ones
+    for check in shared:
+        check.read_parts()
     found: dict[tuple[int, int], Finding] = {}
-    for kind in (STAFF, CASELOAD):
-        of_kind = [c for c in shared if c.file.kind == kind]
-        found |= {(id(of_kind[n]), i): f for (n, i), f in _run_shared(kind, of_kind).items()}
-    found |= {(id(shared[n]), i): f for (n, i), f in _run_table_rules(shared).items()}
+    if len(shared) <= len({c.file.kind for c in shared}) + 1:
+        # a month on its own: a suite per file is no more runs than shared ones
+        for check in shared:
+            found |= _run_suite(check.file.kind, [check], row_rules=True, table_rules=True)
+    else:
+        for kind in (STAFF, CASELOAD):
+            found |= _run_suite(kind, [c for c in shared if c.file.kind == kind],
+                                row_rules=True, table_rules=False)
+        found |= _run_suite("files", shared, row_rules=False, table_rules=True)
     findings: list[list[Finding]] = [[] for _ in items]
-    shared_ids = {id(c) for c in shared}
     for check in checks:
-        if id(check) in shared_ids:
+        if check in shared:
             findings[check.item] += [found[(id(check), i)] for i in range(len(check.rules))]
         else:
-            findings[check.item] += run_file_rules(check.file, check.derived, check.rules)
+            derived = derive_columns(check.file.kind, check.rows.whole(), check.ctx,
+                                     check.roster)
+            findings[check.item] += run_file_rules(check.file, derived, check.rules)
     return findings
