@@ -288,3 +288,16 @@ def audit_project(tmp_path_factory) -> Project:
     result = project.materialize("--month", "2023-07")
     assert result.code == 1, result.text
     return project
+
+
+@pytest.fixture(scope="session")
+def alerts_project(tmp_path_factory) -> Project:
+    """The early-warning department (alerts_department.py): May, June, August and
+    September 2022 loaded in one `materialize --all`; July 2022 has no files."""
+    from caseload_pipeline_tests.alerts_department import write_alerts_department
+
+    project = new_project(tmp_path_factory.mktemp("alerts"))
+    write_alerts_department(project.data_dir)
+    result = project.materialize("--all")
+    assert result.code == 0, result.text
+    return project

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -115,3 +116,61 @@ def test_reports_are_written_for_every_audit(demo):
         assert "Hospital" in html.read_text()
     assert demo["report_code"] == 0
     assert demo["report_stdout"].strip().splitlines()[0].endswith("caseload_audit_2023-24.html")
+
+
+# -- the early warning on the demo department (issue 12) -------------------------
+
+DRIFTING, FLAT = "LD Promoting Independence Team", "Locality Integrated Team North"
+END_2024_25 = dt.date(2025, 7, 1)
+
+
+def _query(demo, sql: str, params=()) -> list[tuple]:
+    with duckdb.connect(str(demo["data"] / "caseload.duckdb"), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def test_the_drifting_team_is_flagged_before_it_goes_red(demo):
+    flagged = dict(_query(demo, """
+        SELECT team, min(month) FROM team_outlook
+        WHERE as_of_month = ? AND may_enter_red GROUP BY team""", [END_2024_25]))
+    assert DRIFTING in flagged and FLAT not in flagged
+    assert flagged[DRIFTING] <= dt.date(2025, 10, 1)
+    # amber at the end of the window, red in the months after it
+    utilisation = dict(_query(demo, """
+        SELECT month, sum(weighted_caseload) / sum(capacity_points) FROM worker_monthly
+        WHERE team = ? GROUP BY month""", [DRIFTING]))
+    assert 1.0 < utilisation[END_2024_25] <= 1.1
+    assert utilisation[dt.date(2024, 8, 1)] < 0.9
+    assert max(utilisation[dt.date(2025, m, 1)] for m in (8, 9, 10)) > 1.1
+
+
+def test_the_flat_team_is_never_flagged_in_2024_25(demo):
+    assert _query(demo, """
+        SELECT count(*) FROM team_outlook
+        WHERE team = ? AND may_enter_red AND as_of_month BETWEEN '2024-08-01' AND ?""",
+                  [FLAT, END_2024_25]) == [(0,)]
+
+
+def test_a_handful_of_workers_are_red_for_three_months_or_more(demo):
+    red = _query(demo, """
+        SELECT team, count(*) FROM worker_alerts
+        WHERE month = ? AND band = 'red' AND consecutive_months >= 3
+        GROUP BY team ORDER BY team""", [END_2024_25])
+    assert 3 <= sum(n for _, n in red) <= 8, red
+    assert DRIFTING in dict(red)
+
+
+def test_the_2024_25_report_warns_without_naming_workers(demo):
+    from caseload_pipeline_tests.core.report.htmlreport import parse, table_rows
+
+    html = (demo["data"] / "reports" / "2024-25" / "caseload_audit_2024-25.html").read_text()
+    page = parse(html)
+    assert page.texts["early-warning-as-of"].startswith(
+        "The audit looks back over the window; this section looks ahead from its end, as the "
+        "pipeline did then: as of July 2025.")
+    teams = {r["Team"]: r for r in table_rows(page, "table-early-warning-teams")}
+    assert DRIFTING in teams and FLAT not in teams
+    sustained = table_rows(page, "table-early-warning-sustained")
+    assert sum(int(r["Red 3+ months"]) for r in sustained) >= 3
+    worker_keys = _query(demo, "SELECT DISTINCT worker_key FROM worker_alerts")
+    assert not [k for (k,) in worker_keys if k in html]

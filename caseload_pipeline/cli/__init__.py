@@ -182,6 +182,11 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+", type=Path)
     r = sub.add_parser("report", help="(re)write an audit's report and print its path")
     r.add_argument("--audit", required=True, help='e.g. "2023/24"')
+    k = sub.add_parser("lookup", help="one worker's recent months (needs the pseudonym key)")
+    k.add_argument("worker_id", metavar="WORKER_ID", help="the id in the staff file")
+    k.add_argument("--months", type=int, default=12, help="how many months (default 12)")
+    sub.add_parser("outlook-backtest",
+                   help="how well the team outlook would have done on the loaded months")
     b = sub.add_parser("rebuild", help="rebuild a damaged working database from the "
                                        "analysts' copy (or from incoming/)")
     b.add_argument("--from-files", action="store_true",
@@ -223,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
             return validate(settings, args.files)
         if args.command == "report":
             return report(settings, args.audit)
+        if args.command in ("lookup", "outlook-backtest"):
+            from caseload_pipeline.cli import early_warning
+
+            if args.command == "outlook-backtest":
+                return early_warning.outlook_backtest(settings)
+            if args.months < 1:
+                raise UsageError("--months must be 1 or more")
+            return early_warning.lookup(settings, args.worker_id, args.months)
         if args.command == "rebuild":
             return rebuild(settings, args.from_files)
         if args.command == "sql":

@@ -15,6 +15,7 @@ from dagster import BetaWarning, Definitions, in_process_executor
 
 from caseload_pipeline.core.settings import Settings
 from caseload_pipeline.defs.assets.audit import build_audit_assets
+from caseload_pipeline.defs.assets.early_warning import build_early_warning_assets
 from caseload_pipeline.defs.assets.months import build_month_assets, month_files_spec
 from caseload_pipeline.defs.assets.report import build_report_assets
 from caseload_pipeline.defs.jobs import build_jobs
@@ -42,6 +43,7 @@ def build_definitions(settings: Settings) -> Definitions:
             month_files_spec(months),
             *build_month_assets(months),
             *build_audit_assets(),
+            *build_early_warning_assets(),
             *build_report_assets(),
         ]
     monthly_job, audit_job = build_jobs()

@@ -1,4 +1,5 @@
-"""Jobs: the months (validate, load, metrics), then the audit tables and reports."""
+"""Jobs: the months (validate, load, metrics), then the audit tables, the early
+warning and the reports."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dagster import AssetSelection, define_asset_job
 
 # `extract` holds the files in incoming/, which the pipeline reads but never writes.
 MONTH_GROUPS = ("validate", "load", "metrics")
-AUDIT_GROUPS = ("audit", "report")
+AUDIT_GROUPS = ("audit", "early_warning", "report")
 
 
 def build_jobs():
@@ -18,6 +19,7 @@ def build_jobs():
     audit_job = define_asset_job(
         "audit_job",
         selection=AssetSelection.groups(*AUDIT_GROUPS),
-        description="Recompute the audit tables and write the audit reports.",
+        description="Recompute the audit tables and the early warning, and write the audit "
+        "reports.",
     )
     return monthly_job, audit_job

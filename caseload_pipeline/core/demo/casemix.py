@@ -16,7 +16,8 @@ import random
 from dataclasses import dataclass
 from functools import cache
 
-from .department import ROLE_BY_NAME, TEAM_BY_NAME
+from .department import PRESSURE_DRIFT, ROLE_BY_NAME, TEAM_BY_NAME
+from .months import parse_month
 
 COMPLEXITY_POINTS = (2, 3, 5)
 RISK_POINTS = (0, 1, 2)
@@ -86,13 +87,24 @@ def _mix_weight(s: float) -> float:
 LIGHTEST, HEAVIEST = _mix_weight(0.0), _mix_weight(1.0)
 
 
+def pressure(team: str, month: int) -> float:
+    """The utilisation the team's case mix is drawn towards this month."""
+    points = [(parse_month(label), value) for label, value in PRESSURE_DRIFT.get(team, ())]
+    if not points or not points[0][0] <= month <= points[-1][0]:
+        return TEAM_BY_NAME[team].pressure
+    for (start, low), (end, high) in zip(points, points[1:], strict=False):
+        if start <= month <= end:
+            return low + (high - low) * (month - start) / (end - start)
+    raise AssertionError("unreachable: the month lies between two points")
+
+
 @cache
-def severity(team: str, role: str, planned_average: float) -> float:
+def severity(team: str, role: str, planned_average: float, month: int) -> float:
     """0 (lightest mix) .. 1 (heaviest) for new cases of this team and role."""
     if planned_average <= 0:
         return 0.5
     capacity = ROLE_BY_NAME[role].capacity_points_per_fte * MEAN_FTE
-    per_case = TEAM_BY_NAME[team].pressure * capacity / (planned_average * EXPERIENCED_LOAD)
+    per_case = pressure(team, month) * capacity / (planned_average * EXPERIENCED_LOAD)
     wanted = per_case - TRAVEL_POINTS[team]
     return min(1.0, max(0.0, (wanted - LIGHTEST) / (HEAVIEST - LIGHTEST)))
 

@@ -67,7 +67,7 @@ class CaseSimulation:
 
     def _severity(self, month: int, worker: Worker) -> float:
         planned = self.plan.cell_average.get((month, worker.team, worker.role), 0.0)
-        return severity(worker.team, worker.role, planned)
+        return severity(worker.team, worker.role, planned, month)
 
     def _release(self, worker_id: str, case_id: str, pool: list, reason: str | None) -> None:
         """Take a case off a worker; with a reason it waits in the pool for a colleague."""

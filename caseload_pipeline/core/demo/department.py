@@ -327,6 +327,19 @@ EXTRA_LEVELS: dict[str, tuple[tuple[str, float], ...]] = {
 
 STAFF_SURVEY: tuple[tuple[str, int], ...] = (("2017", 43), ("2019", 81), ("2022/23", 73))
 
+# A team whose work gets heavier through the 2024/25 audit window, the drift the
+# early warning (team_outlook) is for: more and more of its new cases are complex
+# or high-risk, until the team as a whole runs into the red band after the
+# window; then its work is rebalanced. (month, utilisation its case mix is drawn
+# towards), linear in between, the team's own `pressure` outside. Only the mix
+# of each case moves: how many cases each worker holds, and so every published
+# figure, stays as it was.
+PRESSURE_DRIFT: dict[str, tuple[tuple[str, float], ...]] = {
+    "LD Promoting Independence Team": (
+        ("2024-08", 0.89), ("2025-09", 1.6), ("2026-01", 1.6), ("2026-06", 0.89),
+    ),
+}
+
 # Reassignment pressure the 2023/24 audit describes ("re-assigning cases due to
 # reprioritising work"), in the financial year 2022/23 and the audit window.
 BUSY_REASSIGNMENT = {

@@ -141,6 +141,7 @@ def write_workbook(path: Path, data: ReportData, weights: dict) -> None:
             _col("Example lines", "example_lines"), _col("Message", "message"),
             _col("Checked at", "checked_at", "datetime"),
         ], data.data_quality)
+        _early_warning(w, data)
     finally:
         wb.close()
 
@@ -163,6 +164,8 @@ def _summary(w: _Writer, data: ReportData) -> None:
         ("Department average caseload per FTE", dept.get("avg_caseload_per_fte"), "num1"),
         ("Benchmark file", data.benchmarks.source_file or "no benchmark file was provided",
          "text"),
+        ("Early warning as of", data.early_warning.as_of or "no early warning for this window",
+         "month" if data.early_warning.as_of else "text"),
         ("Note", "Figures rounded to one decimal place; unrounded values are in the "
                  "warehouse tables.", "text"),
     ]
@@ -287,3 +290,53 @@ def _benchmarks(w: _Writer, data: ReportData) -> None:
         rows += [{"area_name": a, "population": f"not found in the file for {b.year}"}
                  for a in b.missing_areas]
     w.sheet("Benchmarks", cols, rows)
+
+
+def _early_warning(w: _Writer, data: ReportData) -> None:
+    """Teams heading for a higher band, then sustained overload by team and role,
+    then the backtest behind the projection. Utilisation in % of capacity."""
+    ew = data.early_warning
+
+    def percent(value: float | None) -> float | None:
+        return None if value is None else value * 100
+
+    def at(key: str, horizon: int) -> Callable[[dict], float | None]:
+        return lambda t: percent(t[key][horizon - 1]) if len(t.get(key, [])) >= horizon else None
+
+    cols = [
+        _col("Team", "team"), Col("Utilisation now %", lambda t: percent(t.get("utilisation")),
+                                  "num1"),
+        _col("Band now", "band"), _col("Method", "method"),
+        Col("Projected +1 month %", at("projected", 1), "num1"),
+        Col("Projected +2 months %", at("projected", 2), "num1"),
+        Col("Projected +3 months %", at("projected", 3), "num1"),
+        Col("Low +3 months %", at("low", 3), "num1"),
+        Col("High +3 months %", at("high", 3), "num1"),
+        _col("Red possible from", "red_from", "month"),
+    ]
+    if not ew.available or ew.as_of is None:
+        rows = [{"team": "No early warning for this audit's window"}]
+    elif not ew.teams:
+        rows = [{"team": f"No team was heading for a higher band as of "
+                         f"{month_name(ew.as_of)}"}]
+    else:
+        rows = ew.teams
+    ws, widths = w.sheet("Early warning", cols, rows)
+    below = len(rows) + 2
+    below = w.table(ws, [
+        _col("Team", "team"), _col("Role", "role"),
+        _col(f"Workers red {ew.sustained_months}+ months", "red_workers", "int"),
+        _col(f"Workers amber or red {ew.sustained_months}+ months", "above_green_workers",
+             "int"),
+    ], ew.sustained, start_row=below, widths=widths) + 1
+    w.table(ws, [
+        _col("Projection method", "method"),
+        Col("Mean absolute error +1 month (points)", lambda b: percent(b["errors"].get(1)),
+            "num1"),
+        Col("Mean absolute error +2 months (points)", lambda b: percent(b["errors"].get(2)),
+            "num1"),
+        Col("Mean absolute error +3 months (points)", lambda b: percent(b["errors"].get(3)),
+            "num1"),
+        _col("Projections (+1)", "forecasts", "int"),
+        Col("Shown in the latest outlook", lambda b: "yes" if b["shown"] else "no"),
+    ], ew.backtest_by_method, start_row=below, widths=widths)

@@ -16,6 +16,7 @@ from caseload_pipeline.core import benchmarks
 
 from . import fmt
 from .charts import build_charts
+from .outlook_chart import outlook_chart
 from .queries import ReportData
 
 
@@ -49,6 +50,7 @@ def render_html(data: ReportData, weights: dict, *, generated: dt.date | None = 
         weights=weights or {},
         directions=directions,
         charts=build_charts(data),
+        outlook_chart=outlook_chart(data.early_warning, weights or {}),
         generated=(generated or dt.date.today()).isoformat(),
         missing=fmt.MISSING,
         source_label=benchmarks.SOURCE_LABEL,

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from .early_warning import EarlyWarningSection, load_early_warning
+
 # Tables that only feed notes; a warehouse without them still gets a report.
 OPTIONAL_TABLES = ("staff_survey", "data_quality", "benchmarks")
 
@@ -56,6 +58,8 @@ class ReportData:
     department: dict
     benchmarks: Benchmarks
     data_quality: list[dict]
+    early_warning: EarlyWarningSection = field(
+        default_factory=lambda: EarlyWarningSection(available=False))
 
     @property
     def months_missing(self) -> list[dt.date]:
@@ -157,6 +161,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, audit: str,
         benchmarks=_benchmarks(con, benchmark_areas) if optional["benchmarks"]
         else Benchmarks(provided=False),
         data_quality=_data_quality(con, window) if optional["data_quality"] else [],
+        early_warning=load_early_warning(con, this.first_month, this.last_month),
     )
 
 

@@ -91,3 +91,28 @@ CREATE TABLE IF NOT EXISTS team_lineage (team VARCHAR, predecessor VARCHAR, from
 CREATE TABLE IF NOT EXISTS audit_baselines (
     audit VARCHAR, dimension VARCHAR, name VARCHAR, avg_caseload DOUBLE
 );
+
+-- Early warning (docs/tables.md): recomputed whole from worker_monthly after
+-- months change. Keyed by worker_key only; nothing raw.
+CREATE TABLE IF NOT EXISTS worker_alerts (
+    month DATE, worker_key VARCHAR, team VARCHAR, role VARCHAR, fte DOUBLE,
+    utilisation DOUBLE, band VARCHAR,          -- amber or red
+    consecutive_months INTEGER, since_month DATE,   -- in a row in this band
+    above_green_months INTEGER, above_green_since DATE  -- in a row amber or red
+);
+
+CREATE TABLE IF NOT EXISTS team_outlook (
+    as_of_month DATE, team VARCHAR, horizon INTEGER, month DATE, method VARCHAR,
+    utilisation DOUBLE, band VARCHAR,
+    projected_utilisation DOUBLE, low DOUBLE, high DOUBLE,
+    projected_band VARCHAR, high_band VARCHAR, may_enter_red BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS outlook_backtest (
+    as_of_month DATE, method VARCHAR, horizon INTEGER, forecasts INTEGER,
+    mean_absolute_error DOUBLE, shown BOOLEAN
+);
+
+-- A keyed hash of a fixed text under the pseudonym key, so `caseload lookup` can
+-- tell a wrong key from an unknown worker id. It reveals no more than worker_key.
+CREATE TABLE IF NOT EXISTS pseudonym_check (fingerprint VARCHAR);

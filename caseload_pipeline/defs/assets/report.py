@@ -12,7 +12,7 @@ def build_report_assets():
         specs=[AssetSpec(
             "audit_reports", group_name="report", kinds={"html", "excel"}, owners=OWNERS,
             deps=["audit_team_averages", "audit_role_averages", "audit_comparison",
-                  "staff_survey", "benchmarks"],
+                  "staff_survey", "benchmarks", "worker_alerts", "team_outlook"],
             automation_condition=AFTER_MONTHS,
             description="For each audit in audits.yaml: reports/<audit>/caseload_audit_"
                         "<audit>.html (one offline file, charts inline) and .xlsx, laid out "

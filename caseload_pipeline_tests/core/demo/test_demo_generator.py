@@ -399,7 +399,8 @@ def test_reassignment_is_higher_where_the_audit_says(department):
     assert (later["reassigned"] == (later["reassignment_reason"] != "")).all()
 
 
-def test_capacity_bands_are_mostly_green(department):
+def weighted_worker_months(department) -> pd.DataFrame:
+    """worker_months with weighted caseload and capacity (SPEC 5, default weights)."""
     cases = department.cases.copy()
     travel = pd.to_numeric(cases["travel_minutes"]).fillna(0)
     cases["weight"] = (
@@ -409,11 +410,37 @@ def test_capacity_bands_are_mostly_green(department):
     )
     weighted = cases.groupby(["month", "worker_id"])["weight"].sum().rename("weighted")
     table = department.worker_months().join(weighted, on=["month", "worker_id"])
+    table["weighted"] = table["weighted"].fillna(0)
     capacity = table["role"].map(department.capacity) * table["fte"]
-    capacity = capacity.where(~table["protected"], capacity * 0.9)
-    utilisation = table["weighted"].fillna(0) / capacity
+    table["capacity"] = capacity.where(~table["protected"], capacity * 0.9)
+    return table
+
+
+def test_capacity_bands_are_mostly_green(department):
+    table = weighted_worker_months(department)
+    utilisation = table["weighted"] / table["capacity"]
     band = pd.cut(utilisation, [-1, 1.0, 1.1, float("inf")], labels=["green", "amber", "red"])
     share = band.value_counts(normalize=True)
     assert share["green"] >= 0.6 and 0.07 <= share["amber"] <= 0.2 and 0.03 <= share["red"] <= 0.2
     busy = table["team"].isin(["Hospital Discharge Team", "Occupational Therapy Team"])
     assert (band[busy] == "red").mean() > 2 * (band[~busy] == "red").mean()
+
+
+def test_one_team_drifts_towards_red_across_2024_25(department):
+    # The early warning's case (department.PRESSURE_DRIFT): the LD Promoting
+    # Independence Team's work gets heavier through the window while its caseload
+    # counts (and so the published figures above) stay as published.
+    table = weighted_worker_months(department)
+    team = table.groupby(["team", "month"])[["weighted", "capacity"]].sum()
+    utilisation = (team["weighted"] / team["capacity"]).unstack("month")
+
+    def mean(name: str, months: list[str]) -> float:
+        return float(utilisation.loc[name, months].mean())
+
+    start, end = ["2024-08", "2024-09", "2024-10"], ["2025-05", "2025-06", "2025-07"]
+    drifting = "LD Promoting Independence Team"
+    assert mean(drifting, start) < 0.9
+    assert 1.0 < mean(drifting, end) <= 1.1  # amber at the end of the window
+    assert mean(drifting, ["2025-09", "2025-10", "2025-11"]) > 1.1  # red after it
+    for flat in ("Locality Integrated Team North", "Promoting Independence Team"):
+        assert abs(mean(flat, end) - mean(flat, start)) < 0.06, flat

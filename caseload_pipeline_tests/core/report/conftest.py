@@ -9,7 +9,8 @@ fixture is internally consistent without depending on the pipeline's own SQL
 The department: four teams in audit 2023/24 (January to June 2023; April has no
 data because its staff file failed validation), compared with a published
 baseline audit 2019/20 through team lineage. Optional hostile team names test
-that the report never lets data become markup or a spreadsheet formula.
+that the report never lets data become markup or a spreadsheet formula. The
+early-warning tables hold hand-made rows (see EARLY_WARNING_TEAMS).
 """
 
 from __future__ import annotations
@@ -257,6 +258,68 @@ def _data_quality_rows(hostile: bool) -> list[tuple]:
     ]
 
 
+_EARLY_WARNING_SQL = """
+CREATE TABLE worker_alerts (month DATE, worker_key VARCHAR, team VARCHAR, role VARCHAR,
+    fte DOUBLE, utilisation DOUBLE, band VARCHAR, consecutive_months INTEGER,
+    since_month DATE, above_green_months INTEGER, above_green_since DATE);
+CREATE TABLE team_outlook (as_of_month DATE, team VARCHAR, horizon INTEGER, month DATE,
+    method VARCHAR, utilisation DOUBLE, band VARCHAR, projected_utilisation DOUBLE,
+    low DOUBLE, high DOUBLE, projected_band VARCHAR, high_band VARCHAR, may_enter_red BOOLEAN);
+CREATE TABLE outlook_backtest (as_of_month DATE, method VARCHAR, horizon INTEGER,
+    forecasts INTEGER, mean_absolute_error DOUBLE, shown BOOLEAN);
+CREATE TABLE pseudonym_check (fingerprint VARCHAR);
+"""
+# Early warning as the pipeline would have written it (as of June 2023, the window's
+# last month): the Hospital Discharge Team at 104 % with red inside its range from
+# August; the Review Team flat and green. A later month (July 2023) and an earlier
+# one (May 2023) are there too, so the report must pick June.
+EARLY_WARNING_TEAMS = {
+    # team: (utilisation now, (low, high) at +1, +2, +3)
+    "Hospital Discharge Team": (1.04, ((0.99, 1.08), (0.97, 1.11), (0.96, 1.13))),
+    "Review Team": (0.70, ((0.65, 0.74), (0.63, 0.77), (0.62, 0.79))),
+}
+
+
+def _band(value: float) -> str:
+    return "green" if value <= 1.0 else "amber" if value <= 1.1 else "red"
+
+
+def _early_warning_rows(teams: dict) -> dict[str, list[tuple]]:
+    outlook = []
+    for as_of, shift in ((dt.date(2023, 5, 1), -0.05), (dt.date(2023, 6, 1), 0.0),
+                         (dt.date(2023, 7, 1), 0.03)):
+        for team, (now, ranges) in teams.items():
+            now += shift
+            for horizon, (low, high) in enumerate(ranges, start=1):
+                low, high = low + shift, high + shift
+                month = dt.date(2023, as_of.month + horizon, 1)
+                outlook.append((as_of, team, horizon, month, "naive", now, _band(now), now,
+                                low, high, _band(now), _band(high),
+                                _band(now) != "red" and high > 1.1))
+    june, may = dt.date(2023, 6, 1), dt.date(2023, 5, 1)
+    alerts = [
+        # sustained: two social workers red 3 and 5 months, one amber 4 months over green
+        (june, _key("alert", 1), "Hospital Discharge Team", "Social worker", 1.0, 1.2, "red",
+         3, dt.date(2023, 3, 1), 3, dt.date(2023, 3, 1)),
+        (june, _key("alert", 2), "Hospital Discharge Team", "Social worker", 0.8, 1.3, "red",
+         5, dt.date(2022, 12, 1), 5, dt.date(2022, 12, 1)),
+        (june, _key("alert", 3), "Hospital Discharge Team", "Community case worker", 1.0, 1.05,
+         "amber", 1, june, 4, dt.date(2023, 2, 1)),
+        # not sustained: two months over green
+        (june, _key("alert", 4), "Review Team", "Social worker", 1.0, 1.2, "red", 2, may, 2,
+         may),
+        # another month: not counted in June
+        (may, _key("alert", 5), "Review Team", "Social worker", 1.0, 1.3, "red", 9,
+         dt.date(2022, 9, 1), 9, dt.date(2022, 9, 1)),
+    ]
+    backtest = [(dt.date(2023, 7, 1), method, h, 60 - h, mae, method == "naive")
+                for method, errors in (("naive", (0.027, 0.035, 0.041)),
+                                       ("trend", (0.028, 0.037, 0.043)),
+                                       ("trend_seasonal", (0.031, 0.041, 0.047)))
+                for h, mae in enumerate(errors, start=1)]
+    return {"team_outlook": outlook, "worker_alerts": alerts, "outlook_backtest": backtest}
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
     # Thousands of rows: one bulk insert from a DataFrame, not one statement per row.
     columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
@@ -294,6 +357,13 @@ def build_warehouse(path: Path, *, hostile: bool = False,
         con.executemany("INSERT INTO data_quality VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         _data_quality_rows(hostile))
         load_benchmarks(con, benchmark_file)
+        con.execute(_EARLY_WARNING_SQL)
+        warning_teams = dict(EARLY_WARNING_TEAMS)
+        if hostile:
+            warning_teams[next(iter(HOSTILE_TEAMS))] = EARLY_WARNING_TEAMS[
+                "Hospital Discharge Team"]
+        for table, rows in _early_warning_rows(warning_teams).items():
+            _insert(con, table, rows)
     finally:
         con.close()
     return path

@@ -66,7 +66,15 @@ def test_chromium_renders_the_report_offline(rendered, tmp_path):
     assert dom.lists["findings-teams"] == parse(rendered.read_text("utf-8")).lists[
         "findings-teams"]
     assert len(dom.lists["findings-teams"]) == 4
-    assert len(dom.svgs) == 6
+    assert len(dom.svgs) == 7
     assert table_rows(dom, "table-benchmarks")[1]["Area"] == "England"
+    # The early warning closes the report, with its chart, as the browser laid it out.
+    assert dom.texts["early-warning-h"] == "Early warning"
+    assert dom.texts["early-warning-as-of"].startswith(
+        "The audit looks back over the window; this section looks ahead from its end, as the "
+        "pipeline did then: as of June 2023.")
+    assert [r["Team"] for r in table_rows(dom, "table-early-warning-teams")] == [
+        "Hospital Discharge Team"]
+    assert dom.svgs[-1]["aria-label"].startswith("Teams heading for a higher band")
     (ARTIFACTS / "caseload_audit_2023-24.dom.html").write_text(result.stdout, encoding="utf-8")
     shutil.copy(rendered, ARTIFACTS / rendered.name)

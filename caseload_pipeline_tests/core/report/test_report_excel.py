@@ -11,7 +11,7 @@ import pytest
 from caseload_pipeline.core.report import write_audit_report
 
 SHEETS = ["Summary", "Teams", "Roles", "Comparison", "Weighting", "Reassignment", "Survey",
-          "Trend", "Benchmarks", "Data quality"]
+          "Trend", "Benchmarks", "Data quality", "Early warning"]
 
 
 @pytest.fixture(scope="module")

@@ -246,7 +246,7 @@ def test_self_contained_and_accessible(report, page):
     assert page.start_tags["h1"] == 1
     # Every table has a caption; every chart is an image with a name and a title.
     assert page.start_tags["caption"] == page.start_tags["table"] >= 9
-    assert len(page.svgs) == 6
+    assert len(page.svgs) == 7
     for svg in page.svgs:
         assert svg["role"] == "img"
         assert svg["aria-label"]
