@@ -3,7 +3,8 @@
 * `core/` is the domain and imports nothing of Dagster, so it reads and tests on
   its own; `defs/` wires it into Dagster; the CLI sits on top.
 * no module imports another's private (`_name`) helpers;
-* no import cycle between the package's modules.
+* no import cycle between the package's modules;
+* docs/design.md names every module.
 """
 
 from __future__ import annotations
@@ -111,3 +112,16 @@ def test_no_import_cycles_between_modules():
 
     for node in sorted(graph):
         visit(node)
+
+
+def test_the_design_notes_name_every_module():
+    """docs/design.md's layout is where a newcomer looks a module up: a module
+    it does not name is one they cannot find. (The demo generator's and the SQL
+    folder's modules are named by their folders.)"""
+    layout = (PACKAGE.parent / "docs" / "design.md").read_text(encoding="utf-8")
+    layout = layout[layout.index("## Layout"):layout.index("## Data folder")]
+    unnamed = [str(path.relative_to(PACKAGE)) for path in sorted(PACKAGE.rglob("*.py"))
+               if path.name not in ("__init__.py", "__main__.py")
+               and not {"demo", "sql"} & set(path.relative_to(PACKAGE).parts[:-1])
+               and path.name not in layout]
+    assert unnamed == [], f"docs/design.md's layout does not name {unnamed}"
