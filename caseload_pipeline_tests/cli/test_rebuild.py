@@ -66,6 +66,7 @@ def test_rebuild_from_the_analysts_copy(damaged):
     assert sorted(set(months)) == ["2022-05-01", "2022-06-01", "2022-07-01"]
 
 
+@pytest.mark.slow  # loads the month a second time, from the files
 def test_rebuild_from_the_files(damaged):
     project, before = damaged
 

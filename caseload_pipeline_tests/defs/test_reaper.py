@@ -46,6 +46,7 @@ def slot_holders(instance: DagsterInstance) -> set[str]:
     return instance.event_log_storage.get_concurrency_run_ids()
 
 
+@pytest.mark.slow  # kills a `caseload` process, then starts another
 def test_report_run_failed_keeps_the_pool_slot_and_the_reaper_frees_it(killed: Project):
     settings = load_settings(killed.env())
     with instance_of(killed) as instance:
@@ -62,6 +63,7 @@ def test_report_run_failed_keeps_the_pool_slot_and_the_reaper_frees_it(killed: P
         assert not any((killed.data_dir / ".pipeline" / "staging").iterdir())
 
 
+@pytest.mark.slow  # kills a `caseload` process, then starts another
 def test_a_run_after_a_killed_one_does_not_wait_for_ever(killed: Project):
     with instance_of(killed) as instance:
         [dead] = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
@@ -100,6 +102,7 @@ def test_the_dead_runs_sensor_reaps_on_its_own(killed: Project, monkeypatch):
             assert sensor.evaluate_tick(context).skip_message == "no run has died"
 
 
+@pytest.mark.slow  # two `caseload` processes, and the watcher looks every 15 s
 def test_a_run_waiting_for_the_pool_says_for_whom(tmp_path):
     """Not dead, only busy: the pool slot is held by a live run; the CLI's run
     waits for it, saying so, and goes on when it is free."""
