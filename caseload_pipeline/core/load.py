@@ -69,3 +69,23 @@ def load_month(con: duckdb.DuckDBPyConnection, month: Month, caseload: Path, sta
 def refresh_reassignment(con: duckdb.DuckDBPyConnection, months: Sequence[Month]) -> None:
     set_refresh_months(con, months)
     con.execute(sql("staging/reassignment"))
+
+
+def loaded_files(database: Path, months: Sequence[Month] | None = None
+                 ) -> dict[Month, dict[str, str]]:
+    """{month: {file name: sha256}} from a database's load_log (opened read-only),
+    for `months` or every month. DuckDB's error is the caller's to judge."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        query = "SELECT month, file, sha256 FROM load_log"
+        if months is None:
+            rows = con.execute(query).fetchall()
+        else:
+            rows = con.execute(f"{query} WHERE month IN (SELECT unnest(?::DATE[]))",
+                               [[m.first_day for m in months]]).fetchall()
+    finally:
+        con.close()
+    loaded: dict[Month, dict[str, str]] = {}
+    for day, name, digest in rows:
+        loaded.setdefault(Month(day.year, day.month), {})[name] = digest
+    return loaded

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from caseload_pipeline.core.contract import find_month_files, months_with_files, sha256_of
+from caseload_pipeline.core.load import loaded_files
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.problems import PipelineProblem
 from caseload_pipeline.core.settings import Settings
@@ -87,7 +88,7 @@ def rebuild_from_snapshot(settings: Settings, holder: str) -> Rebuilt:
         building.rename(working)
     finally:
         lock.release()
-    loaded = _loaded_files(working)
+    loaded = loaded_files(working)
     return Rebuilt(aside, len(loaded), _differing(settings.incoming_dir, loaded))
 
 
@@ -106,18 +107,6 @@ def _copy_database(source: Path, target: Path, storage_version: str) -> None:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-
-
-def _loaded_files(working: Path) -> dict[Month, dict[str, str]]:
-    con = duckdb.connect(str(working), read_only=True)
-    try:
-        rows = con.execute("SELECT month, file, sha256 FROM load_log").fetchall()
-    finally:
-        con.close()
-    loaded: dict[Month, dict[str, str]] = {}
-    for day, name, digest in rows:
-        loaded.setdefault(Month(day.year, day.month), {})[name] = digest
-    return loaded
 
 
 def _differing(incoming: Path, loaded: dict[Month, dict[str, str]]) -> list[Month]:

@@ -17,14 +17,13 @@ that were loaded, even if the file in incoming/ is replaced meanwhile.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files
+from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files, sha256_of
 from caseload_pipeline.core.disk import no_space_left
 from caseload_pipeline.core.extract import ExtractedFile, stage_file
 from caseload_pipeline.core.findings import ERROR, Finding
@@ -44,14 +43,6 @@ class StagedFileChanged(PipelineProblem):
 
 def run_staging_dir(settings: Settings, run_id: str) -> Path:
     return settings.staging_dir / run_id
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -97,7 +88,7 @@ class StagedMonth:
             raise StagedFileChanged(
                 f"{name}: {self.month} was not validated in this run, so it is not "
                 "loaded. Run the month again.")
-        actual = file_sha256(self.parquet(kind))
+        actual = sha256_of(self.parquet(kind))
         if actual != expected:
             raise StagedFileChanged(
                 f"{name}: the staged copy of this file changed after it was validated "
@@ -181,7 +172,7 @@ def stage_month(settings: Settings, month: Month, run_id: str) -> StagedMonth:
             if file.readable:
                 staged.files[kind] = {"name": file.name, "sha256": file.sha256,
                                       "rows": file.rows,
-                                      "staged_sha256": file_sha256(file.staged)}
+                                      "staged_sha256": sha256_of(file.staged)}
                 pause_point("extract")
         staged.findings = list(staged.extraction)
         staged.save()
@@ -204,7 +195,7 @@ def note_validated(staged: StagedMonth, kind: str) -> None:
     after the reads and must be the one staging recorded, so the bytes noted are
     the bytes read."""
     info = staged.files[kind]
-    digest = file_sha256(staged.parquet(kind))
+    digest = sha256_of(staged.parquet(kind))
     if digest != info["staged_sha256"]:
         raise StagedFileChanged(
             f"{info['name']}: the staged copy of this file changed while it was being "

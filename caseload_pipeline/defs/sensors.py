@@ -114,27 +114,19 @@ def _read_cursor(cursor: str | None) -> tuple[dict, dict]:
 
 def loaded_files(duckdb_path: Path, months: list[Month]) -> dict[Month, dict[str, str]]:
     """{month: {file name: sha256}} from the analyst copy's load_log (read-only:
-    the pipeline never writes that file in place, so this never blocks a run)."""
+    the pipeline never writes that file in place, so this never blocks a run);
+    nothing for a file that cannot be read or has no load_log (an old or
+    foreign one)."""
     if not months or not duckdb_path.is_file():
         return {}
     import duckdb
 
+    from caseload_pipeline.core import load
+
     try:
-        con = duckdb.connect(str(duckdb_path), read_only=True)
+        return load.loaded_files(duckdb_path, months)
     except duckdb.Error:
         return {}
-    try:
-        rows = con.execute(
-            "SELECT month, file, sha256 FROM load_log WHERE month IN "
-            "(SELECT unnest(?::DATE[]))", [[m.first_day for m in months]]).fetchall()
-    except duckdb.Error:  # an old or foreign file without load_log
-        return {}
-    finally:
-        con.close()
-    loaded: dict[Month, dict[str, str]] = {}
-    for day, name, digest in rows:
-        loaded.setdefault(Month(day.year, day.month), {})[name] = digest
-    return loaded
 
 
 RECENT_BACKFILLS = 100
