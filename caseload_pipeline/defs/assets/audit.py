@@ -2,67 +2,40 @@
 and the staff survey trend. Unpartitioned: each run recomputes every audit in
 audits.yaml from the monthly tables (they are small)."""
 
-from dagster import AssetSpec, AutomationCondition, MaterializeResult, multi_asset
+from dagster import MaterializeResult, multi_asset
 
 from caseload_pipeline.defs.assets.common import (
-    OWNERS,
     benchmark_file_or_fail,
+    derived_table,
     progress,
     reference_or_fail,
     table_metadata,
 )
 from caseload_pipeline.defs.resources import WAREHOUSE_POOL, CaseloadData
 
-# Refresh after any month changes, once no month run is in progress. Months
-# that were never loaded (no files yet) must not hold the audit back, so the
-# usual "no missing dependencies" part of eager() is left out.
-AFTER_MONTHS = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
-
 AUDIT_SPECS = [
-    AssetSpec(
-        "audit_team_averages",
-        group_name="audit",
-        kinds={"duckdb"},
-        owners=OWNERS,
-        deps=["team_monthly"],
-        automation_condition=AFTER_MONTHS,
-        description="Per audit and team: the mean of the monthly averages over the audit's "
+    derived_table(
+        "audit_team_averages", "audit",
+        "Per audit and team: the mean of the monthly averages over the audit's "
         "months in which the team had workers (or the published baseline).",
-    ),
-    AssetSpec(
-        "audit_role_averages",
-        group_name="audit",
-        kinds={"duckdb"},
-        owners=OWNERS,
-        deps=["role_monthly"],
-        automation_condition=AFTER_MONTHS,
-        description="Per audit and role: the same averages by professional role.",
-    ),
-    AssetSpec(
-        "audit_comparison",
-        group_name="audit",
-        kinds={"duckdb"},
-        owners=OWNERS,
-        deps=["audit_team_averages"],
-        automation_condition=AFTER_MONTHS,
-        description="Each team against its own or its predecessor's figure in the previous "
+        deps=("team_monthly",)),
+    derived_table(
+        "audit_role_averages", "audit",
+        "Per audit and role: the same averages by professional role.",
+        deps=("role_monthly",)),
+    derived_table(
+        "audit_comparison", "audit",
+        "Each team against its own or its predecessor's figure in the previous "
         "audit: change, percentage change and direction.",
-    ),
-    AssetSpec(
-        "staff_survey",
-        group_name="audit",
-        kinds={"duckdb"},
-        owners=OWNERS,
-        description="Share of staff saying their caseload is fair and manageable, by year.",
-    ),
-    AssetSpec(
-        "benchmarks",
-        group_name="audit",
-        kinds={"duckdb", "csv"},
-        owners=OWNERS,
-        description="Published peer figures (DfE children's social work workforce "
+        deps=("audit_team_averages",)),
+    derived_table(
+        "staff_survey", "audit",
+        "Share of staff saying their caseload is fair and manageable, by year."),
+    derived_table(
+        "benchmarks", "audit",
+        "Published peer figures (DfE children's social work workforce "
         "statistics) from external/, as named in reference/benchmarks.yaml.",
-    ),
+        kinds=("duckdb", "csv")),
 ]
 
 

@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 
 from dagster import (
+    AssetSpec,
+    AutomationCondition,
     BackfillPolicy,
     Failure,
     MetadataValue,
@@ -22,6 +24,20 @@ from caseload_pipeline.defs.resources import CaseloadData
 # seconds to start, and DuckDB has one writer, so few big runs beat many small.
 SINGLE_RUN = BackfillPolicy.single_run()
 OWNERS = ["team:performance-and-intelligence"]
+
+# Refresh after any month changes, once no month run is in progress. Months
+# that were never loaded (no files yet) must not hold the audit back, so the
+# usual "no missing dependencies" part of eager() is left out.
+AFTER_MONTHS = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+
+
+def derived_table(name: str, group: str, description: str, deps: tuple[str, ...] = (),
+                  kinds: tuple[str, ...] = ("duckdb",)) -> AssetSpec:
+    """An unpartitioned table a step recomputes whole; one computed from the
+    monthly tables (`deps`) refreshes by itself after months change."""
+    return AssetSpec(name, group_name=group, kinds=set(kinds), owners=OWNERS, deps=list(deps),
+                     automation_condition=AFTER_MONTHS if deps else None,
+                     description=description)
 
 # The CLI prints this logger's records as progress lines.
 progress = logging.getLogger("caseload_pipeline.progress")

@@ -10,41 +10,34 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetSpec,
     MaterializeResult,
     MetadataValue,
     multi_asset,
 )
 
-from caseload_pipeline.defs.assets.audit import AFTER_MONTHS
-from caseload_pipeline.defs.assets.common import OWNERS, progress, reference_or_fail, table_metadata
+from caseload_pipeline.defs.assets.common import (
+    derived_table,
+    progress,
+    reference_or_fail,
+    table_metadata,
+)
 from caseload_pipeline.defs.resources import WAREHOUSE_POOL, CaseloadData
 
 CHECK_NAME = "no_team_heading_for_red"
 
 SPECS = [
-    AssetSpec(
-        "worker_alerts",
-        group_name="early_warning",
-        kinds={"duckdb"},
-        owners=OWNERS,
-        deps=["worker_monthly"],
-        automation_condition=AFTER_MONTHS,
-        description="Each case-holding worker's amber and red months, with how many loaded "
+    derived_table(
+        "worker_alerts", "early_warning",
+        "Each case-holding worker's amber and red months, with how many loaded "
         "months in a row they have been in that band (and over green at all) and since "
         "when. Keyed by worker_key only.",
-    ),
-    AssetSpec(
-        "team_outlook",
-        group_name="early_warning",
-        kinds={"duckdb"},
-        owners=OWNERS,
-        deps=["worker_monthly"],
-        automation_condition=AFTER_MONTHS,
-        description="Each team's utilisation projected 1, 2 and 3 months ahead from every "
+        deps=("worker_monthly",)),
+    derived_table(
+        "team_outlook", "early_warning",
+        "Each team's utilisation projected 1, 2 and 3 months ahead from every "
         "loaded month, with a low-high range from a rolling-origin backtest; a trend is "
         "shown only where it beat 'next month equals this month' (outlook_backtest).",
-    ),
+        deps=("worker_monthly",)),
 ]
 
 CHECK = AssetCheckSpec(

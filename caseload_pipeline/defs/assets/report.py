@@ -2,8 +2,7 @@
 
 from dagster import AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
-from caseload_pipeline.defs.assets.audit import AFTER_MONTHS
-from caseload_pipeline.defs.assets.common import OWNERS, progress, reference_or_fail
+from caseload_pipeline.defs.assets.common import AFTER_MONTHS, OWNERS, progress, reference_or_fail
 from caseload_pipeline.defs.resources import WAREHOUSE_POOL, CaseloadData
 
 
