@@ -153,16 +153,21 @@ def _scan(incoming: Path) -> tuple[list[tuple[Path, str, Month]], list[SkippedFi
     return found, skipped
 
 
+def files_by_month(incoming: Path) -> dict[Month, MonthFiles]:
+    """What `incoming` holds for each month with a file, from one look at the
+    folder (a run, the sensor and `rebuild` go through every month)."""
+    paths: dict[Month, dict[str, list[Path]]] = {}
+    for path, kind, month in _scan(incoming)[0]:
+        paths.setdefault(month, {k: [] for k in KINDS})[kind].append(path)
+    return {month: MonthFiles(month, found) for month, found in sorted(paths.items())}
+
+
 def find_month_files(incoming: Path, month: Month) -> MonthFiles:
-    paths: dict[str, list[Path]] = {kind: [] for kind in KINDS}
-    for path, kind, file_month in _scan(incoming)[0]:
-        if file_month == month:
-            paths[kind].append(path)
-    return MonthFiles(month, paths)
+    return files_by_month(incoming).get(month) or MonthFiles(month, {k: [] for k in KINDS})
 
 
 def months_with_files(incoming: Path) -> set[Month]:
-    return {month for _, _, month in _scan(incoming)[0]}
+    return set(files_by_month(incoming))
 
 
 def skipped_files(incoming: Path) -> list[SkippedFile]:

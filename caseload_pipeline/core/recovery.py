@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from caseload_pipeline.core.contract import find_month_files, months_with_files, sha256_of
+from caseload_pipeline.core.contract import files_by_month, sha256_of
 from caseload_pipeline.core.load import loaded_files
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.problems import PipelineProblem
@@ -112,8 +112,7 @@ def _copy_database(source: Path, target: Path, storage_version: str) -> None:
 def _differing(incoming: Path, loaded: dict[Month, dict[str, str]]) -> list[Month]:
     """Months with files in incoming/ that the database does not hold as they are."""
     differing = []
-    for month in sorted(months_with_files(incoming)):
-        found = find_month_files(incoming, month)
+    for month, found in files_by_month(incoming).items():
         files = {p.name: sha256_of(p) for paths in found.paths.values() for p in paths}
         if loaded.get(month) != files:
             differing.append(month)

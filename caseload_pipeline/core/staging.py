@@ -23,7 +23,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files, sha256_of
+from caseload_pipeline.core.contract import (
+    KINDS,
+    MonthFiles,
+    expected_names,
+    find_month_files,
+    sha256_of,
+)
 from caseload_pipeline.core.disk import no_space_left
 from caseload_pipeline.core.extract import ExtractedFile, stage_file
 from caseload_pipeline.core.findings import ERROR, Finding
@@ -140,12 +146,11 @@ def _stage_month_files(incoming: Path, month: Month, folder: Path, shown_as: Pat
     return extracted, findings
 
 
-def _copy_sources(incoming: Path, month: Month, folder: Path) -> Path:
+def _copy_sources(found: MonthFiles, folder: Path) -> Path:
     """Copy the month's files from incoming/ into `folder`/source; the copy is what
     the run reads and hashes, whatever happens to incoming/ meanwhile."""
     copies = folder / "source"
     copies.mkdir()
-    found = find_month_files(incoming, month)
     for path in (p for paths in found.paths.values() for p in paths):
         try:
             shutil.copyfile(path, copies / path.name)
@@ -154,13 +159,17 @@ def _copy_sources(incoming: Path, month: Month, folder: Path) -> Path:
     return copies
 
 
-def stage_month(settings: Settings, month: Month, run_id: str) -> StagedMonth:
+def stage_month(settings: Settings, month: Month, run_id: str,
+                found: MonthFiles | None = None) -> StagedMonth:
+    """Extract the month's files (`found` in incoming/, looked up when not given)
+    into the run's staging folder."""
+    found = found or find_month_files(settings.incoming_dir, month)
     folder = run_staging_dir(settings, run_id) / str(month)
     shutil.rmtree(folder, ignore_errors=True)
     # a full disk leaves no half-written staging behind, and says so in one line
     with no_space_left(f"staging {month}", settings.pipeline_dir, remove=[folder]):
         folder.mkdir(parents=True)
-        copies = _copy_sources(settings.incoming_dir, month, folder)
+        copies = _copy_sources(found, folder)
         try:
             extracted, findings = _stage_month_files(copies, month, folder,
                                                      settings.incoming_dir)

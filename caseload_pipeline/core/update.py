@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from caseload_pipeline.core.completeness import RowsNotLoaded
-from caseload_pipeline.core.contract import KINDS, expected_names, find_month_files
+from caseload_pipeline.core.contract import KINDS, expected_names, files_by_month
 from caseload_pipeline.core.findings import Finding
 from caseload_pipeline.core.load import load_validated
 from caseload_pipeline.core.metrics import refresh_metrics
@@ -72,15 +72,15 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
     gx_runner.preload()  # imported while the files are extracted
     settings = warehouse.settings
     results: dict[Month, MonthResult] = {}
+    incoming = files_by_month(settings.incoming_dir)
     for month in months:
-        found = find_month_files(settings.incoming_dir, month)
-        if not any(found.paths[kind] for kind in KINDS):
+        if month not in incoming:
             expected = " and ".join(expected_names(k, month)[0] for k in KINDS)
             results[month] = MonthResult(month, SKIPPED,
                                          reason=f"no files in incoming/ (expected {expected})")
             progress.info("%s: skipped, %s", month, results[month].reason)
             continue
-        staged = stage_month(settings, month, run_id)  # the run's own staging
+        staged = stage_month(settings, month, run_id, incoming[month])  # the run's own
         files = ", ".join(f"{v['name']} ({v['rows']} rows)" for v in staged.files.values())
         progress.info("%s: extracted %s", month, files or "no readable file")
 

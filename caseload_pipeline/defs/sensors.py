@@ -46,8 +46,7 @@ from dagster import (
 )
 
 from caseload_pipeline.core.contract import (
-    find_month_files,
-    months_with_files,
+    files_by_month,
     sha256_of,
     skipped_files,
 )
@@ -203,12 +202,11 @@ def build_incoming_sensor(monthly_job, partitions_def, settle_seconds: float = S
         ready: dict[Month, dict[str, str]] = {}  # month -> {name: sha256}
         notes: list[str] = []  # why months with files are not requested
         keys = set(partitions_def.get_partition_keys())
-        present_months = months_with_files(incoming)
         for skipped in skipped_files(incoming):  # e.g. caseload_2023-13.csv: the rest go on
             notes.append(skipped.message)
             context.log.warning(skipped.message)
-        for month in sorted(present_months):
-            found = find_month_files(incoming, month)
+        present_months = files_by_month(incoming)
+        for month, found in present_months.items():
             if found.missing:
                 notes.append(f"{month} waits for {' and '.join(found.missing)}")
                 continue
