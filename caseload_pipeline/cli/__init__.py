@@ -220,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
             check_storage_version(settings.analyst_storage_version)
         if args.command == "demo":
             return demo(settings)
+        if args.command in ("materialize", "validate"):
+            # Great Expectations starts importing in its own process now, on the
+            # other core, while this one imports Dagster and starts the run.
+            from caseload_pipeline.core.validation import gx_runner
+
+            gx_runner.preload()
         if args.command == "materialize":
             if (args.month or args.all) and (args.from_month or args.to_month):
                 raise UsageError("--from/--to cannot be combined with --month or --all")

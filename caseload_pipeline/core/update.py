@@ -37,6 +37,8 @@ LOADED, REFUSED, SKIPPED = "loaded", "refused", "skipped"
 
 # The CLI prints this logger's records as progress lines; Dagster shows them too.
 progress = logging.getLogger("caseload_pipeline.progress")
+# Marks a line about one month of the run: they come in bursts, one per month.
+ONE_MONTH = {"one_month": True}
 
 
 @dataclass
@@ -78,11 +80,12 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
             expected = " and ".join(expected_names(k, month)[0] for k in KINDS)
             results[month] = MonthResult(month, SKIPPED,
                                          reason=f"no files in incoming/ (expected {expected})")
-            progress.info("%s: skipped, %s", month, results[month].reason)
+            progress.info("%s: skipped, %s", month, results[month].reason, extra=ONE_MONTH)
             continue
         staged = stage_month(settings, month, run_id, incoming[month])  # the run's own
         files = ", ".join(f"{v['name']} ({v['rows']} rows)" for v in staged.files.values())
-        progress.info("%s: extracted %s", month, files or "no readable file")
+        progress.info("%s: extracted %s", month, files or "no readable file",
+                      extra=ONE_MONTH)
 
     present = [m for m in months if m not in results]
     with warehouse.connect(reference) as con:
@@ -91,8 +94,10 @@ def update_months(warehouse: Warehouse, reference: Reference, months: Sequence[M
             results[staged.month] = MonthResult(staged.month, status, staged.findings,
                                                 staged.files)
             progress.info("%s: validated, %d blocking, %d warnings", staged.month,
-                          len(staged.blocking), len(results[staged.month].warnings))
-        _release_validation_memory()
+                          len(staged.blocking), len(results[staged.month].warnings),
+                          extra=ONE_MONTH)
+        _release_validation_memory(sum(info["rows"] for r in results.values()
+                                       for info in r.files.values()))
         good = [m for m in months if results[m].status == LOADED]
         refreshed: list[Month] = []
         while good:
@@ -146,12 +151,18 @@ def _loaded_followers(con, months: Sequence[Month]) -> list[Month]:
     return sorted(Month(d.year, d.month) for (d,) in rows)
 
 
-def _release_validation_memory() -> None:
-    """Free what extraction and validation held before the load needs memory."""
+# From this many rows, the load needs memory enough for the GX worker's (about
+# 300 MB) to count: it is stopped first. Below, it stays for the process's next
+# validation (a test session's many runs), as an import of GX would.
+BIG_LOAD_ROWS = 100_000
+
+
+def _release_validation_memory(rows: int) -> None:
+    """Free what extraction and validation held before the load of `rows` rows."""
     from caseload_pipeline.core.extract import close_reader
     from caseload_pipeline.core.validation import gx_runner
     from caseload_pipeline.core.validation.distinct import close_database
 
     close_reader()
     close_database()
-    gx_runner.release()
+    gx_runner.release(stop_worker=rows >= BIG_LOAD_ROWS)

@@ -40,12 +40,34 @@ progress = logging.getLogger("caseload_pipeline.progress")
 
 
 class _ToDagsterLog(logging.Handler):
+    """Progress lines into the run's Dagster log. Lines about single months
+    (core/update.py's ONE_MONTH) come in bursts, one per month of the run; they
+    are held and written together, at most one entry a second, since every
+    entry is a write to the instance's storage (an 88-month run's 180 lines
+    took most of a second). Any other line writes what is held first, then
+    itself, so a line that matters now (a wait for a lock) is never held."""
+
+    HOLD_SECONDS = 1.0
+
     def __init__(self, log):
         super().__init__(logging.INFO)
         self.log = log
+        self.held: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.log.log(record.levelno, record.getMessage())
+        if getattr(record, "one_month", False):
+            self.held.append(record)
+            if record.created - self.held[0].created < self.HOLD_SECONDS:
+                return
+        self.flush()
+        if not getattr(record, "one_month", False):
+            self.log.log(record.levelno, record.getMessage())
+
+    def flush(self) -> None:
+        if self.held:
+            level = max(r.levelno for r in self.held)
+            self.log.log(level, "\n".join(r.getMessage() for r in self.held))
+            self.held = []
 
 
 @contextmanager
@@ -142,6 +164,7 @@ class CaseloadData(ConfigurableResource):
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._log_handler is not None:
             progress.removeHandler(self._log_handler)
+            self._log_handler.flush()
         if self._run_lock is not None:
             failures = context.instance.get_records_for_run(
                 self._run_id, of_type=DagsterEventType.STEP_FAILURE, limit=1).records

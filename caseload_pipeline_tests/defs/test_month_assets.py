@@ -86,6 +86,15 @@ def test_a_refused_month_fails_on_its_own_and_the_good_months_load(project: Proj
                 "2023-07": "MATERIALIZED"}, table
         # the refused month's findings are recorded, so its validation record exists
         assert dagster.status("data_quality", ["2023-06"]) == {"2023-06": "MATERIALIZED"}
+        # the run's log has each month's progress lines, written together rather than
+        # as an entry each (every entry is a write to the instance's storage)
+        run = dagster.instance.get_runs(dg.RunsFilter(job_name="monthly_job"), limit=1)[0]
+        lines = [e.user_message for e in dagster.instance.all_logs(run.run_id)
+                 if not e.is_dagster_event]
+        months = [line for line in lines if ": extracted " in line]
+        assert sum(line.count(": extracted ") for line in months) == 3, lines
+        assert len(months) < 3, lines
+        assert any(line.startswith("loaded 2 month(s)") for line in lines), lines
 
 
 @pytest.mark.slow  # three runs; the fast loop keeps the skipped and the refused month

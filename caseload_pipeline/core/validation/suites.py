@@ -29,7 +29,13 @@ from caseload_pipeline.core.contract import CASELOAD, ID_COLUMNS, STAFF
 from caseload_pipeline.core.extract import ExtractedFile
 from caseload_pipeline.core.findings import ERROR, MAX_EXAMPLES, Finding
 from caseload_pipeline.core.validation import gx_runner
-from caseload_pipeline.core.validation.distinct import FileRows, Part, columns_read, part_of
+from caseload_pipeline.core.validation.distinct import (
+    ROWS,
+    FileRows,
+    Part,
+    columns_read,
+    part_of,
+)
 from caseload_pipeline.core.validation.rules import (
     MonthContext,
     Rule,
@@ -49,37 +55,31 @@ def _examples(frame: pd.DataFrame, column: str | None, lines: list) -> tuple:
     return tuple(picked)
 
 
-def _finding(file: ExtractedFile, frame: pd.DataFrame, rule: Rule, result) -> Finding:
+def _finding(file: ExtractedFile, frame: pd.DataFrame, rule: Rule,
+             outcome: gx_runner.Outcome) -> Finding:
     base = dict(file=file.name, rule=rule.words, severity=rule.severity, column=rule.column)
-    error = gx_runner.error_of(result)
-    if error:
+    if outcome.error:
         return Finding(**base | {"severity": ERROR},
-                       detail=f"the check could not run: {error}")
-    if result.success:
+                       detail=f"the check could not run: {outcome.error}")
+    if outcome.success:
         return Finding(**base, passed=True)
-    details = result.result or {}
-    if "unexpected_index_list" in details or "unexpected_count" in details:
-        lines = sorted(set(details.get("unexpected_index_list") or []))
-        count = int(details.get("unexpected_count") or len(lines))
+    if outcome.unexpected_index_list is not None or outcome.unexpected_count is not None:
+        lines = sorted(set(outcome.unexpected_index_list or []))
+        count = int(outcome.unexpected_count or len(lines))
         return Finding(**base, unexpected_count=count,
                        examples=_examples(frame, rule.column, lines))
-    observed = details.get("observed_value")
-    return Finding(**base, detail=f"found {observed} rows")
+    return Finding(**base, detail=f"found {outcome.observed_value} rows")
 
 
 def run_file_rules(file: ExtractedFile, derived: pd.DataFrame, rules: list[Rule]) -> list[Finding]:
     """The rules on the file's whole frame (`derived`: derive_columns of it)."""
-    gxe = gx_runner.expectations()
-    suite = [
-        getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": str(i)})
-        for i, rule in enumerate(rules)
-    ]
+    suite = [gx_runner.Expectation(rule.expectation, rule.kwargs) for rule in rules]
     # GX copies and filters the frame it is given for every metric, so it gets
     # only the columns the rules read; examples come from the original text.
     used = sorted({c for rule in rules for c in columns_read(rule)})
     # (a rule naming an absent column stays in: GX reports it as an error)
-    results = gx_runner.run_suite(file.kind, derived[[c for c in used if c in derived]], suite)
-    return [_finding(file, derived, r, res) for r, res in zip(rules, results, strict=True)]
+    outcomes = gx_runner.run_suite(file.kind, derived[[c for c in used if c in derived]], suite)
+    return [_finding(file, derived, r, o) for r, o in zip(rules, outcomes, strict=True)]
 
 
 def validate_month(ctx: MonthContext, caseload: ExtractedFile | None,
@@ -96,6 +96,10 @@ PART = "_part"  # which part of a file a row of a suite's frame belongs to (a nu
 FILE_PART = "(file)"  # the row standing for a whole file, for table rules
 _FILE_KEY = "\x1f"  # joins a file's number to a value, so uniqueness stays per file
 _MONTH_DATES = ("_snapshot_date", "_allocated_on")
+# A file of up to this many rows is judged on every row (the part ROWS) rather
+# than on its distinct values: fewer queries and pandas passes than its parts,
+# where GX's frame grows only by the file's rows.
+EVERY_ROW_UP_TO = 10_000
 
 
 @dataclass(eq=False)
@@ -111,13 +115,21 @@ class _Check:
     parts: dict[str, Part] = field(default_factory=dict)
 
     def read_parts(self) -> None:
-        """Each part the row rules are judged on, with the derived columns."""
+        """Each part the row rules are judged on, with the derived columns: for
+        a small file, one part of every row."""
+        if self.file.rows <= EVERY_ROW_UP_TO:
+            self.parts[ROWS] = self.rows.every_row(self.derive)
+            return
         by_part: dict[str, list[Rule]] = defaultdict(list)
         for rule in self.rules:
             if not _is_table_rule(rule):
                 by_part[part_of(rule)].append(rule)
         for name, rules in by_part.items():
             self.parts[name] = self.rows.part(name, rules, self.derive)
+
+    def part_of(self, rule: Rule) -> str:
+        """The part a row rule of this file is judged on."""
+        return ROWS if ROWS in self.parts else part_of(rule)
 
     def derive(self, values: pd.DataFrame) -> pd.DataFrame:
         return derive_columns(self.file.kind, values, self.ctx, self.roster)
@@ -225,7 +237,7 @@ def _run_suite(label: str, checks: list[_Check], row_rules: bool, table_rules: b
                     suite.use(n, i, "ExpectColumnValuesToBeBetween",
                               {"column": column} | kwargs, FILE_PART)
             elif row_rules:
-                part = part_of(rule)
+                part = check.part_of(rule)
                 expectation, kwargs, columns = _shared(check.item, check.parts[part].frame, rule)
                 extra[part].update(columns)
                 suite.use(n, i, expectation, kwargs, part)
@@ -248,25 +260,23 @@ def _run_suite(label: str, checks: list[_Check], row_rules: bool, table_rules: b
     for piece in pieces:
         starts.append(starts[-1] + len(piece))
 
-    gxe = gx_runner.expectations()
-    expectations = [getattr(gxe, expectation)(**kwargs, row_condition=gx_runner.rows_where(
-                        PART, code[part]), meta={"rule_id": str(s)})
-                    for s, (expectation, kwargs, part) in enumerate(suite.expectations)]
-    results = gx_runner.run_suite(label, frame, expectations)
+    outcomes = gx_runner.run_suite(label, frame, [
+        gx_runner.Expectation(expectation, kwargs, where=(PART, code[part]))
+        for expectation, kwargs, part in suite.expectations])
 
     errors, failed = [], []  # per spec: its error; (check, part) -> positions in the part
-    for result in results:
-        errors.append(gx_runner.error_of(result))
+    for outcome in outcomes:
+        errors.append(outcome.error)
         where: dict[tuple[int, str], list[int]] = defaultdict(list)
-        if not result.success:
-            for position in (result.result or {}).get("unexpected_index_list") or []:
+        if not outcome.success:
+            for position in outcome.unexpected_index_list or []:
                 piece = _piece_at(starts, int(position))
                 where[owners[piece]].append(int(position) - starts[piece])
         failed.append(where)
     found = {}
     for n, i, s in suite.uses:
         check, rule = checks[n], checks[n].rules[i]
-        part = FILE_PART if _is_table_rule(rule) else part_of(rule)
+        part = FILE_PART if _is_table_rule(rule) else check.part_of(rule)
         found[(id(check), i)] = _file_finding(check, rule, errors[s], part,
                                               failed[s].get((n, part), []))
     return found

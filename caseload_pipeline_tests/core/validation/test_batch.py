@@ -11,7 +11,7 @@ from caseload_pipeline.core.contract import CASELOAD, STAFF
 from caseload_pipeline.core.extract import extract_file
 from caseload_pipeline.core.months import parse_month
 from caseload_pipeline.core.reference import load_reference
-from caseload_pipeline.core.validation import gx_runner
+from caseload_pipeline.core.validation import gx_runner, suites
 from caseload_pipeline.core.validation.rules import MonthContext, derive_columns, rules_for
 from caseload_pipeline.core.validation.suites import (
     run_file_rules,
@@ -98,8 +98,38 @@ def items(tmp_path_factory):
     return out
 
 
-@pytest.mark.slow  # runs every suite twice
-def test_batched_findings_equal_one_suite_per_file(items):
+@pytest.fixture(params=["every row", "distinct values"])
+def judged_on(request, monkeypatch):
+    """Both ways a file's rows reach GX: these test files are small, so they are
+    judged on every row unless the threshold says otherwise."""
+    if request.param == "distinct values":
+        monkeypatch.setattr(suites, "EVERY_ROW_UP_TO", -1)
+    return request.param
+
+
+def test_a_small_file_is_judged_on_every_row_a_large_one_on_its_distinct_values(
+        items, monkeypatch):
+    ctx, caseload, staff = items[0]
+    rules = rules_for(CASELOAD, ctx, None)
+
+    def parts():
+        check = suites._Check(0, ctx, caseload, rules, suites.FileRows(caseload), None)
+        try:
+            check.read_parts()
+            return set(check.parts)
+        finally:
+            check.rows.close()
+
+    assert parts() == {"(rows)"}
+    monkeypatch.setattr(suites, "EVERY_ROW_UP_TO", caseload.rows - 1)
+    # one part per set of columns the rules read, and the rows that could break
+    # an identity rule
+    assert {"(ids)", "team", "travel_minutes", "complexity"} <= parts()
+    assert "(rows)" not in parts()
+
+
+@pytest.mark.slow  # runs every suite twice, both ways
+def test_batched_findings_equal_one_suite_per_file(items, judged_on):
     expected = [_one_suite_per_file(*item) for item in items]
     batched = validate_months(items)
     assert batched == expected
@@ -124,7 +154,8 @@ def test_one_suite_run_per_kind_plus_one_for_table_rules(items, monkeypatch):
     assert sorted(calls) == sorted([STAFF, CASELOAD, "files", CASELOAD, STAFF])
 
 
-def test_an_erroring_shared_expectation_is_blocking_for_every_file(items, monkeypatch):
+def test_an_erroring_shared_expectation_is_blocking_for_every_file(items, monkeypatch,
+                                                                   judged_on):
     run_suite = gx_runner.run_suite
 
     def breaking(kind, frame, suite):
