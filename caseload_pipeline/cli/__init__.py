@@ -87,7 +87,6 @@ def materialize(settings: Settings, months: list[Month]) -> int:
     span = str(months[0]) if len(months) == 1 else f"{months[0]} to {months[-1]}"
     print(f"Materializing {span} ({len(months)} month(s)) in one run...", file=sys.stderr)
     months_run = run_months(settings, months)
-    _stop_validating()
     if not months_run.success:
         _print_messages(f"Run {months_run.run_id} failed:", months_run.messages)
         if not months_run.loaded:
@@ -104,12 +103,12 @@ def materialize(settings: Settings, months: list[Month]) -> int:
     return EXIT_OK if months_run.success else EXIT_DATA
 
 
-def _stop_validating() -> None:
-    """Stop the Great Expectations worker: the audit run after the months' run
-    validates nothing, and its 300 MB would stay resident through it."""
+def _start_validating() -> None:
+    """Start the Great Expectations worker now: it imports GX in its own process,
+    on the other core, while this one imports Dagster and starts the run."""
     from caseload_pipeline.core.validation import gx_runner
 
-    gx_runner.release()
+    gx_runner.preload()
 
 
 def validate(settings: Settings, files: list[Path]) -> int:
@@ -227,14 +226,11 @@ def main(argv: list[str] | None = None) -> int:
             from caseload_pipeline.core.warehouse import check_storage_version
 
             check_storage_version(settings.analyst_storage_version)
+        if args.command in ("materialize", "validate", "demo") or (
+                args.command == "rebuild" and args.from_files):
+            _start_validating()
         if args.command == "demo":
             return demo(settings)
-        if args.command in ("materialize", "validate"):
-            # Great Expectations starts importing in its own process now, on the
-            # other core, while this one imports Dagster and starts the run.
-            from caseload_pipeline.core.validation import gx_runner
-
-            gx_runner.preload()
         if args.command == "materialize":
             if (args.month or args.all) and (args.from_month or args.to_month):
                 raise UsageError("--from/--to cannot be combined with --month or --all")

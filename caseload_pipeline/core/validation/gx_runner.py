@@ -10,7 +10,7 @@ expectations by name, arguments and row condition) and comes back as plain
 
 The worker reads its jobs from a pipe, one at a time. When this process ends,
 however it ends (a SIGKILL too), the pipe closes and the worker exits; `release`
-stops it once validation is done, so its memory is not held through the load.
+ends it once validation is done, so its memory is not held through the load.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class _Worker:
                "PYTHONPATH": os.pathsep.join(
                    [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", f"from {__name__} import serve; serve()"],
+            [sys.executable, "-c", f"from {__name__} import serve; serve({os.getpid()})"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
     def ask(self, job: tuple) -> list[Outcome]:
@@ -82,15 +82,14 @@ class _Worker:
         return value
 
     def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.process.stdin.close()  # the worker's end of input: it exits
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        with contextlib.suppress(OSError):
-            self.process.stdout.close()
+        # Between suites the worker holds nothing worth finishing, and it may
+        # still be importing GX (a run whose months were all skipped): ended
+        # at once rather than waited for.
+        self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 _lock = threading.Lock()
@@ -144,8 +143,9 @@ def release(stop_worker: bool = True) -> None:
 
 # --- the worker's side ---------------------------------------------------------------
 
-def serve() -> None:
+def serve(parent: int) -> None:
     """The worker's loop: import GX, then answer jobs until the input closes."""
+    _end_with(parent)
     # Ctrl-C at a terminal reaches the whole process group: the run decides what
     # happens, and this worker ends with it (its input closes).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -167,6 +167,19 @@ def serve() -> None:
             answers.flush()
         except BrokenPipeError:  # the process that asked has ended
             os._exit(0)
+
+
+def _end_with(parent: int) -> None:
+    """On Linux, have the kernel end this worker the moment `parent` ends (the
+    thread of it that started us, which is its main thread here). The closed
+    pipe says the same, but only once GX's import is done: a command that
+    stopped at once (a wrong month) would leave seconds of import running."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it ended before we asked
+        os._exit(0)
 
 
 @functools.cache

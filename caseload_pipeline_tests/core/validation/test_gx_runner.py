@@ -112,6 +112,27 @@ class _EndsTheWorker:
         return os._exit, (3,)
 
 
+ENDED_AT_ONCE = """
+import time
+from caseload_pipeline.core.validation import gx_runner
+gx_runner.preload()
+print(gx_runner._worker.process.pid, flush=True)
+time.sleep(1)  # the worker is importing GX by now
+"""
+
+
+def test_a_process_that_ends_at_once_takes_its_worker_with_it_mid_import():
+    # (a `caseload materialize` given a wrong month: no suite is ever asked for)
+    process = subprocess.Popen([sys.executable, "-c", ENDED_AT_ONCE], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    worker = int(process.stdout.readline())
+    assert process.wait() == 0
+    deadline = time.monotonic() + 1.0  # the rest of GX's import takes longer
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker), "the GX worker went on importing after its process ended"
+
+
 def test_a_worker_dying_mid_suite_is_a_plain_error_and_the_next_suite_gets_a_new_one():
     suite = [gx_runner.Expectation("ExpectColumnValuesToNotBeNull", {"column": "case_id"})]
     gx_runner.run_suite("caseload", FRAME, suite)
@@ -141,4 +162,14 @@ def test_release_stops_the_worker_only_when_asked():
     gx_runner.release(stop_worker=False)
     assert worker.poll() is None and gx_runner._worker.process is worker
     gx_runner.release()
-    assert worker.poll() == 0 and gx_runner._worker is None
+    assert worker.poll() is not None and gx_runner._worker is None
+
+
+def test_release_ends_a_worker_still_importing_at_once():
+    gx_runner.release()
+    gx_runner.preload()  # a run whose months were all skipped: no suite ever asked
+    worker = gx_runner._worker.process
+    started = time.monotonic()
+    gx_runner.release()
+    assert worker.poll() is not None
+    assert time.monotonic() - started < 1.0  # not the seconds GX's import takes
