@@ -64,10 +64,11 @@ class _ToDagsterLog(logging.Handler):
             self.log.log(record.levelno, record.getMessage())
 
     def flush(self) -> None:
-        if self.held:
-            level = max(r.levelno for r in self.held)
-            self.log.log(level, "\n".join(r.getMessage() for r in self.held))
-            self.held = []
+        with self.lock:  # (emit holds it already; the step's end does not)
+            if self.held:
+                level = max(r.levelno for r in self.held)
+                self.log.log(level, "\n".join(r.getMessage() for r in self.held))
+                self.held = []
 
 
 @contextmanager
