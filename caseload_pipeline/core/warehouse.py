@@ -172,10 +172,12 @@ def open_working(path: Path, storage_version: str) -> duckdb.DuckDBPyConnection:
         raise
 
 
-def storage_format(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The oldest DuckDB that reads `con`'s database file, e.g. `v1.0.0+`."""
+def storage_format(con: duckdb.DuckDBPyConnection, database: str | None = None) -> str | None:
+    """The oldest DuckDB that reads the file of `database` (by default `con`'s
+    own), e.g. `v1.0.0+`."""
     row = con.execute("SELECT tags['storage_version'] FROM duckdb_databases()"
-                      " WHERE database_name = current_database()").fetchone()
+                      " WHERE database_name = coalesce(?, current_database())",
+                      [database]).fetchone()
     return row[0] if row else None
 
 
@@ -186,8 +188,7 @@ def format_of_version(storage_version: str) -> str | None:
     with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
         _attach(con, str(Path(folder) / "probe.duckdb"), "probe", storage_version)
         try:
-            return con.execute("SELECT tags['storage_version'] FROM duckdb_databases()"
-                               " WHERE database_name = 'probe'").fetchone()[0]
+            return storage_format(con, "probe")
         finally:
             con.execute("DETACH probe")
 

@@ -55,12 +55,13 @@ class _ToDagsterLog(logging.Handler):
         self.held: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if getattr(record, "one_month", False):
+        one_month = getattr(record, "one_month", False)
+        if one_month:
             self.held.append(record)
             if record.created - self.held[0].created < self.HOLD_SECONDS:
                 return
         self.flush()
-        if not getattr(record, "one_month", False):
+        if not one_month:
             self.log.log(record.levelno, record.getMessage())
 
     def flush(self) -> None:

@@ -191,7 +191,7 @@ class FileRows:
         if part.values is None:  # rows that are lines
             rows = part.frame.iloc[positions].sort_values(LINE).head(MAX_EXAMPLES)
             texts = rows[shown] if shown else [None] * len(rows)
-            return count, tuple((int(line), None if shown is None else _text(text))
+            return count, tuple((int(line), None if shown is None else example_text(text))
                                 for line, text in zip(rows[LINE], texts, strict=True))
         sources = part.name.split(",")
         failing = part.values.loc[part.values[GROUP].isin(positions), sources]
@@ -206,13 +206,13 @@ class FileRows:
                 f" ORDER BY r.{LINE} LIMIT {MAX_EXAMPLES}").fetchall()
         finally:
             self.con.unregister("failing_values")
-        return count, tuple((int(line), None if shown is None else (text or ""))
+        return count, tuple((int(line), None if shown is None else example_text(text))
                             for line, text in found)
 
     def _frame(self, query: str) -> pd.DataFrame:
         return self.con.sql(query).to_arrow_table().to_pandas()
 
 
-def _text(value) -> str:
-    """A value's text as a message shows it (a blank is empty)."""
+def example_text(value) -> str:
+    """A value's text as a message shows it beside its line (a blank is empty)."""
     return value if isinstance(value, str) else ""

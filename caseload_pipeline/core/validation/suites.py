@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from caseload_pipeline.core.contract import CASELOAD, ID_COLUMNS, STAFF
+from caseload_pipeline.core.contract import CASELOAD, STAFF
 from caseload_pipeline.core.extract import ExtractedFile
 from caseload_pipeline.core.findings import ERROR, MAX_EXAMPLES, Finding
 from caseload_pipeline.core.validation import gx_runner
@@ -34,7 +34,9 @@ from caseload_pipeline.core.validation.distinct import (
     FileRows,
     Part,
     columns_read,
+    example_text,
     part_of,
+    shown_column,
 )
 from caseload_pipeline.core.validation.rules import (
     MonthContext,
@@ -45,30 +47,31 @@ from caseload_pipeline.core.validation.rules import (
 
 # --- one file's own suite, on its whole frame -------------------------------------
 
-def _examples(frame: pd.DataFrame, column: str | None, lines: list) -> tuple:
-    shown_column = None if column is None or "," in column else column
-    hide = shown_column in ID_COLUMNS or shown_column is None
-    picked = []
-    for line in lines[:MAX_EXAMPLES]:
-        value = None if hide else frame.at[line, shown_column]
-        picked.append((int(line), None if hide else ("" if pd.isna(value) else str(value))))
-    return tuple(picked)
+def _examples(frame: pd.DataFrame, rule: Rule, lines: list) -> tuple:
+    shown = shown_column(rule)
+    return tuple((int(line), None if shown is None else example_text(frame.at[line, shown]))
+                 for line in lines[:MAX_EXAMPLES])
+
+
+def _rule_finding(file: ExtractedFile, rule: Rule, error: str | None, **found) -> Finding:
+    """A rule's finding on a file, from what GX found; a rule whose check could
+    not run is blocking, whatever its severity."""
+    if error:
+        return Finding(file.name, rule.words, ERROR, rule.column,
+                       detail=f"the check could not run: {error}")
+    return Finding(file.name, rule.words, rule.severity, rule.column, **found)
 
 
 def _finding(file: ExtractedFile, frame: pd.DataFrame, rule: Rule,
              outcome: gx_runner.Outcome) -> Finding:
-    base = dict(file=file.name, rule=rule.words, severity=rule.severity, column=rule.column)
-    if outcome.error:
-        return Finding(**base | {"severity": ERROR},
-                       detail=f"the check could not run: {outcome.error}")
-    if outcome.success:
-        return Finding(**base, passed=True)
+    if outcome.error or outcome.success:
+        return _rule_finding(file, rule, outcome.error, passed=outcome.success)
     if outcome.unexpected_index_list is not None or outcome.unexpected_count is not None:
         lines = sorted(set(outcome.unexpected_index_list or []))
         count = int(outcome.unexpected_count or len(lines))
-        return Finding(**base, unexpected_count=count,
-                       examples=_examples(frame, rule.column, lines))
-    return Finding(**base, detail=f"found {outcome.observed_value} rows")
+        return _rule_finding(file, rule, None, unexpected_count=count,
+                             examples=_examples(frame, rule, lines))
+    return _rule_finding(file, rule, None, detail=f"found {outcome.observed_value} rows")
 
 
 def run_file_rules(file: ExtractedFile, derived: pd.DataFrame, rules: list[Rule]) -> list[Finding]:
@@ -289,19 +292,17 @@ def _piece_at(starts: list[int], position: int) -> int:
 def _file_finding(check: _Check, rule: Rule, error: str | None, part: str,
                   positions: list[int]) -> Finding:
     """A rule's finding for one file, from the rows of its part GX refused."""
-    base = dict(file=check.file.name, rule=rule.words, severity=rule.severity,
-                column=rule.column)
     if error:
-        return Finding(**base | {"severity": ERROR},
-                       detail=f"the check could not run: {error}")
+        return _rule_finding(check.file, rule, error)
     if part == FILE_PART:
         if positions:
-            return Finding(**base, detail=f"found {check.file.rows} rows")
-        return Finding(**base, passed=True)
+            return _rule_finding(check.file, rule, None,
+                                 detail=f"found {check.file.rows} rows")
+        return _rule_finding(check.file, rule, None, passed=True)
     count, examples = check.rows.failing_rows(check.parts[part], positions, rule)
     if not count:
-        return Finding(**base, passed=True)
-    return Finding(**base, unexpected_count=count, examples=examples)
+        return _rule_finding(check.file, rule, None, passed=True)
+    return _rule_finding(check.file, rule, None, unexpected_count=count, examples=examples)
 
 
 def validate_months(items: list[tuple[MonthContext, ExtractedFile | None,
