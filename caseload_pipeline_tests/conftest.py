@@ -40,13 +40,7 @@ ENV_NAMES = (
     "CASELOAD_LOCK_TIMEOUT", "CASELOAD_TEST_PAUSE_IN", "CASELOAD_TEST_PAUSE_MARKER",
     "CASELOAD_ANALYST_STORAGE_VERSION",
 )
-FAST_EVENT_LOG = """
-event_log_storage:
-  module: dagster._core.storage.event_log
-  class: ConsolidatedSqliteEventLogStorage
-  config:
-    base_dir: {home}/history/events
-"""
+EVENT_LOG_CLASS = "class: SqliteEventLogKeptOpen"
 # Columns that differ between otherwise identical runs.
 VOLATILE = ("checked_at", "loaded_at", "run_id")
 
@@ -110,10 +104,9 @@ class Project:
 
     root: Path
     key: str | None = KEY
-    # The package's dagster.yaml as it is (True), or with every run's events in
-    # one SQLite file (False): the default keeps a SQLite file per run, which
-    # costs seconds of disk syncs per run and would put the suite over its
-    # time budget. What the pipeline does with the data is the same either way.
+    # Whether DAGSTER_HOME is left for the CLI to create (True), as on a new
+    # machine, or made beforehand with the package's dagster.yaml (False), so a
+    # test can open the instance before any run.
     product_instance: bool = False
 
     def __post_init__(self) -> None:
@@ -122,8 +115,13 @@ class Project:
             home = self.root / "dagster_home"
             home.mkdir(parents=True, exist_ok=True)
             template = resources.files("caseload_pipeline.cli").joinpath("dagster.yaml")
-            (home / "dagster.yaml").write_text(
-                template.read_text(encoding="utf-8") + FAST_EVENT_LOG.format(home=home))
+            # with the event log's folder given, as a test opens the instance
+            # from its folder whatever DAGSTER_HOME says (defs/event_log.py)
+            config = template.read_text(encoding="utf-8").replace(
+                EVENT_LOG_CLASS, f"{EVENT_LOG_CLASS}\n  config:\n"
+                f"    base_dir: {home / 'history' / 'runs'}")
+            assert config.count(str(home)) == 1, "dagster.yaml names another event log"
+            (home / "dagster.yaml").write_text(config)
 
     @property
     def data_dir(self) -> Path:

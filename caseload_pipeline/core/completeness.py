@@ -45,7 +45,12 @@ def rows_not_loaded(con: duckdb.DuckDBPyConnection,
     (ids are never shown), or how many too many were loaded. Empty when every
     validated row of `staged_months` is in `staff` and `allocations` once.
 
-    Counting is cheap; lines are looked for only when the counts differ."""
+    Counting is cheap (one query per table for every month); lines are looked
+    for only when the counts differ."""
+    days = [staged.month.first_day for staged in staged_months]
+    loaded_rows = {table: dict(con.execute(
+        f"SELECT month, count(*) FROM {table} WHERE month IN (SELECT unnest(?::DATE[]))"
+        " GROUP BY month", [days]).fetchall()) for table, _ in TABLES.values()}
     found = []
     for staged in staged_months:
         for kind, (table, ids) in TABLES.items():
@@ -53,8 +58,7 @@ def rows_not_loaded(con: duckdb.DuckDBPyConnection,
             if info is None:
                 continue
             validated = info["rows"]
-            loaded = con.execute(f"SELECT count(*) FROM {table} WHERE month = ?",
-                                 [staged.month.first_day]).fetchone()[0]
+            loaded = loaded_rows[table].get(staged.month.first_day, 0)
             if loaded == validated:
                 continue
             where = f"{validated} rows validated, {loaded} loaded"

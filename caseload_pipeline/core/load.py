@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -30,40 +31,61 @@ def load_validated(con: duckdb.DuckDBPyConnection, settings: Settings,
     validation read. The caller owns the transaction: on `RowsNotLoaded` (a
     join lost or repeated validated rows) it must roll back."""
     pause_point("before-load")
-    loading = []
+    loading, batch = [], []
     for month in months:
         staged = read_staged(settings, month, run_id)
         if staged.blocking:  # never load a month that failed, whoever asks
             raise RuntimeError(f"{month} failed validation and cannot be loaded")
-        caseload, staff = staged.check_validated(CASELOAD), staged.check_validated(STAFF)
         files = [(f["name"], f["sha256"], f["rows"]) for f in staged.files.values()]
-        load_month(con, month, caseload, staff, files, run_id)
+        batch.append(MonthFiles(month, staged.check_validated(CASELOAD),
+                                staged.check_validated(STAFF), files))
         loading.append(staged)
-        pause_point("load")
+    load_months(con, batch, run_id)
+    pause_point("load")
     lost = rows_not_loaded(con, loading)  # nothing validated may vanish in a join
     if lost:
         raise RowsNotLoaded(lost)
     refresh_reassignment(con, months)
 
 
-def load_month(con: duckdb.DuckDBPyConnection, month: Month, caseload: Path, staff: Path,
-               files: Sequence[tuple[str, str, int]], run_id: str) -> None:
-    """Replace one month's staff and allocations from validated staging files.
+@dataclass(frozen=True)
+class MonthFiles:
+    """A month's validated staging files, and (name, sha256, rows) of the files
+    they came from, for load_log."""
 
-    The caller owns the transaction, so a batch of months lands together or
-    not at all. `files` is (name, sha256, rows) for load_log.
+    month: Month
+    caseload: Path
+    staff: Path
+    files: Sequence[tuple[str, str, int]]
+
+
+def load_months(con: duckdb.DuckDBPyConnection, batch: Sequence[MonthFiles],
+                run_id: str) -> None:
+    """Replace the months' staff and allocations from validated staging files.
+
+    All months go in one statement per table: a history of 88 small months
+    costs what one month does, not 88 times its statements. The caller owns the
+    transaction, so the months land together or not at all.
     """
-    con.execute("SET VARIABLE month = ?::DATE", [month.first_day])
-    con.execute("SET VARIABLE staff_path = ?", [str(staff)])
-    con.execute("SET VARIABLE caseload_path = ?", [str(caseload)])
+    con.execute("CREATE OR REPLACE TEMP TABLE months_to_load"
+                " (month DATE, caseload_path VARCHAR, staff_path VARCHAR)")
+    con.execute("INSERT INTO months_to_load SELECT unnest(?::DATE[]), unnest(?::VARCHAR[]),"
+                " unnest(?::VARCHAR[])", [[m.month.first_day for m in batch],
+                                          [str(m.caseload) for m in batch],
+                                          [str(m.staff) for m in batch]])
+    con.execute("SET VARIABLE staff_paths = ?::VARCHAR[]", [[str(m.staff) for m in batch]])
+    con.execute("SET VARIABLE caseload_paths = ?::VARCHAR[]",
+                [[str(m.caseload) for m in batch]])
     for table in ("allocations", "staff", "load_log"):
-        con.execute(f"DELETE FROM {table} WHERE month = ?", [month.first_day])
+        con.execute(f"DELETE FROM {table} WHERE month IN (SELECT month FROM months_to_load)")
     con.execute("INSERT INTO staff " + sql("staging/stg_staff"))
     con.execute("INSERT INTO allocations " + sql("staging/stg_allocations"))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    for name, digest, rows in files:
-        con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?)",
-                    [month.first_day, name, digest, rows, now, run_id])
+    logged = [(m.month.first_day, *file) for m in batch for file in m.files]
+    if logged:
+        con.execute("INSERT INTO load_log SELECT unnest(?::DATE[]), unnest(?::VARCHAR[]),"
+                    " unnest(?::VARCHAR[]), unnest(?::INTEGER[]), ?, ?",
+                    [*([row[i] for row in logged] for i in range(4)), now, run_id])
 
 
 def refresh_reassignment(con: duckdb.DuckDBPyConnection, months: Sequence[Month]) -> None:

@@ -7,12 +7,12 @@ process writes "<point> <pid>" to the file CASELOAD_TEST_PAUSE_MARKER and
 waits there until that file is removed (or the process killed; an hour at
 most). The points are: extract (a month's first file staged), validate
 (a batch of months' findings stored), before-load (a run about to load what
-it validated, holding the working database), load (a month's rows written,
-inside the run's transaction), loaded (every month loaded, the metrics not
-yet computed, same transaction), metrics (half the metric tables rewritten),
-publish (the analyst copy written beside the old one, not yet renamed into
-place), audit (inside the audit tables' transaction) and report (while
-writing a report).
+it validated, holding the working database), load (the months' rows written,
+inside the run's transaction, not yet checked), loaded (every month loaded
+and checked, the metrics not yet computed, same transaction), metrics (half
+the metric tables rewritten), publish (the analyst copy written beside the
+old one, not yet renamed into place), audit (inside the audit tables'
+transaction) and report (while writing a report).
 """
 
 from __future__ import annotations

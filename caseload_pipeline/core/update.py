@@ -131,11 +131,13 @@ def _refuse_incomplete(con, loading: list[MonthResult], problems: list[Finding]
                        ) -> list[Month]:
     """Mark the months whose files `problems` name as refused, store their findings
     in data_quality, and return the months still to load."""
+    refused = {}
     for result in loading:
         mine = [f for f in problems if f.file in {i["name"] for i in result.files.values()}]
         if mine:
             result.status, result.findings = REFUSED, [*result.findings, *mine]
-            record_findings(con, result.month, result.findings)
+            refused[result.month] = result.findings
+    record_findings(con, refused)
     return [r.month for r in loading if r.status == LOADED]
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from caseload_pipeline.core.contract import (
     CASELOAD,
@@ -112,6 +113,7 @@ def validate_staged_months(con: duckdb.DuckDBPyConnection, settings: Settings,
     rows_by_month = loaded_rows(con) | {
         s.month: {kind: info["rows"] for kind, info in s.files.items()} for s in staged_months}
     for batch in _batches(staged_months):
+        found_by_month: dict[Month, list[Finding]] = {}
         files = [{kind: staged_as_extracted(s, kind) for kind in (CASELOAD, STAFF)}
                  for s in batch]
         items = [(context_for(s.month, reference, rows_by_month), read[CASELOAD], read[STAFF])
@@ -121,8 +123,9 @@ def validate_staged_months(con: duckdb.DuckDBPyConnection, settings: Settings,
                 note_validated(staged, kind)  # the suites have read it
             staged.findings = list(staged.extraction) + found
             staged.save()
-            record_findings(con, staged.month, staged.findings)
-            pause_point("validate")
+            found_by_month[staged.month] = staged.findings
+        record_findings(con, found_by_month)
+        pause_point("validate")
     return staged_months
 
 
@@ -134,17 +137,35 @@ def loaded_rows(con: duckdb.DuckDBPyConnection) -> dict[Month, dict[str, int]]:
     return rows
 
 
-def record_findings(con: duckdb.DuckDBPyConnection, month: Month,
-                    findings: Sequence[Finding]) -> None:
-    """Replace the month's data_quality rows with the latest check's findings."""
+def record_findings(con: duckdb.DuckDBPyConnection,
+                    findings: Mapping[Month, Sequence[Finding]]) -> None:
+    """Replace each month's data_quality rows with its latest check's findings,
+    all months in one statement (a history is thousands of findings)."""
+    if not findings:
+        return
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")  # one commit, not one per row
-    con.execute("DELETE FROM data_quality WHERE month = ?", [month.first_day])
-    if findings:
-        con.executemany(
-            "INSERT INTO data_quality (month, file, rule, severity, passed, unexpected_count,"
-            " example_lines, message, checked_at, column_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [[month.first_day, f.file, f.rule, f.severity, f.passed, f.unexpected_count,
-              f.example_lines, f.message, now, f.column] for f in findings],
-        )
-    con.execute("COMMIT")
+    rows = [(month.first_day, f) for month, found in findings.items() for f in found]
+    table = pa.table({
+        "month": pa.array([day for day, _ in rows], pa.date32()),
+        "file": pa.array([f.file for _, f in rows], pa.string()),
+        "rule": pa.array([f.rule for _, f in rows], pa.string()),
+        "severity": pa.array([f.severity for _, f in rows], pa.string()),
+        "passed": pa.array([f.passed for _, f in rows], pa.bool_()),
+        "unexpected_count": pa.array([f.unexpected_count for _, f in rows], pa.int64()),
+        "example_lines": pa.array([f.example_lines for _, f in rows], pa.string()),
+        "message": pa.array([f.message for _, f in rows], pa.string()),
+        "column_name": pa.array([f.column for _, f in rows], pa.string()),
+    })
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM data_quality WHERE month IN (SELECT unnest(?::DATE[]))",
+                    [[month.first_day for month in findings]])
+        con.register("new_findings", table)
+        con.execute("INSERT INTO data_quality BY NAME"
+                    " SELECT *, ?::TIMESTAMP AS checked_at FROM new_findings", [now])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("new_findings")

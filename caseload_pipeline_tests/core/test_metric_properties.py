@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from caseload_pipeline.core.audit import refresh_audit_tables
-from caseload_pipeline.core.load import load_month, refresh_reassignment
+from caseload_pipeline.core.load import MonthFiles, load_months, refresh_reassignment
 from caseload_pipeline.core.metrics import refresh_metrics
 from caseload_pipeline.core.months import Month
 from caseload_pipeline.core.reference import load_reference
@@ -70,25 +70,33 @@ def _department(seed: int, months: list[Month]) -> dict[Month, tuple[pd.DataFram
     return data
 
 
-def _build(tmp: Path, data, order: list[Month]) -> dict[str, pd.DataFrame]:
+def _build(tmp: Path, data, batches: list[list[Month]]) -> dict[str, pd.DataFrame]:
+    """The tables after loading `batches` of months, one load per batch."""
     data_dir = tmp / "data"
     write_reference(data_dir)
     cfg = load_settings({"CASELOAD_DATA_DIR": str(data_dir),
                          "CASELOAD_PSEUDONYM_KEY": "property-test-key-0123456789"})
     reference = load_reference(cfg.reference_dir)
     with Warehouse(cfg).connect(reference) as con:
-        for month in order:
-            caseload, staff = data[month]
-            folder = tmp / "staging" / str(month)
-            folder.mkdir(parents=True, exist_ok=True)
-            caseload.to_parquet(folder / "caseload.parquet")
-            staff.to_parquet(folder / "staff.parquet")
-            load_month(con, month, folder / "caseload.parquet", folder / "staff.parquet",
-                       [], "run")
-            refresh_reassignment(con, [month])
-            refresh_metrics(con, [month])
+        for batch in batches:
+            files = []
+            for month in batch:
+                caseload, staff = data[month]
+                folder = tmp / "staging" / str(month)
+                folder.mkdir(parents=True, exist_ok=True)
+                caseload.to_parquet(folder / "caseload.parquet")
+                staff.to_parquet(folder / "staff.parquet")
+                files.append(MonthFiles(month, folder / "caseload.parquet",
+                                        folder / "staff.parquet", []))
+            load_months(con, files, "run")
+            refresh_reassignment(con, batch)
+            refresh_metrics(con, batch)
         refresh_audit_tables(con)
         return {t: _sorted(con, t) for t in TABLES}
+
+
+def _one_by_one(months: list[Month]) -> list[list[Month]]:
+    return [[month] for month in months]
 
 
 def _sorted(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
@@ -103,7 +111,8 @@ hypothesis_settings = settings(max_examples=15, deadline=None,
 @hypothesis_settings
 @given(seed=st.integers(0, 10_000))
 def test_team_totals_are_sums_over_workers_and_audit_is_mean_of_months(seed, tmp_path_factory):
-    tables = _build(tmp_path_factory.mktemp("p"), _department(seed, MONTHS), MONTHS)
+    tables = _build(tmp_path_factory.mktemp("p"), _department(seed, MONTHS),
+                    _one_by_one(MONTHS))
     workers, teams = tables["worker_monthly"], tables["team_monthly"]
     by_team = workers.groupby(["month", "team"]).agg(
         workers=("worker_key", "size"), cases=("cases", "sum"), fte=("fte", "sum"),
@@ -130,7 +139,24 @@ def test_team_totals_are_sums_over_workers_and_audit_is_mean_of_months(seed, tmp
 @given(seed=st.integers(0, 10_000), permutation=st.permutations(MONTHS))
 def test_loading_months_in_any_order_gives_the_same_tables(seed, permutation, tmp_path_factory):
     data = _department(seed, MONTHS)
-    in_order = _build(tmp_path_factory.mktemp("a"), data, MONTHS)
-    shuffled = _build(tmp_path_factory.mktemp("b"), data, list(permutation))
+    in_order = _build(tmp_path_factory.mktemp("a"), data, _one_by_one(MONTHS))
+    shuffled = _build(tmp_path_factory.mktemp("b"), data, _one_by_one(list(permutation)))
     for table in TABLES:
         pd.testing.assert_frame_equal(in_order[table], shuffled[table], obj=table)
+
+
+@hypothesis_settings
+@given(seed=st.integers(0, 10_000), permutation=st.permutations(MONTHS))
+def test_loading_months_together_gives_what_loading_them_one_by_one_does(
+        seed, permutation, tmp_path_factory):
+    """A run loads its months in one statement per table (load.load_months): each
+    row must land in its own month whatever the order of the months or of their
+    files' columns (a file's columns are staged in the order its header gives)."""
+    data = _department(seed, MONTHS)
+    rng = random.Random(seed)
+    reordered = {month: tuple(frame[rng.sample(list(frame.columns), k=frame.shape[1])]
+                              for frame in frames) for month, frames in data.items()}
+    one_by_one = _build(tmp_path_factory.mktemp("a"), data, _one_by_one(MONTHS))
+    together = _build(tmp_path_factory.mktemp("b"), reordered, [list(permutation)])
+    for table in TABLES:
+        pd.testing.assert_frame_equal(one_by_one[table], together[table], obj=table)

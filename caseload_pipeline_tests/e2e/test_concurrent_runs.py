@@ -19,11 +19,6 @@ pytestmark = pytest.mark.e2e
 MONTH = "2022-06"
 NO_POOLS = """telemetry:
   enabled: false
-event_log_storage:
-  module: dagster._core.storage.event_log
-  class: ConsolidatedSqliteEventLogStorage
-  config:
-    base_dir: {home}/history/events
 """
 WAITING = "waiting for the working database"
 
@@ -32,7 +27,7 @@ WAITING = "waiting for the working database"
 def unpooled(tmp_path) -> Project:
     project = new_project(tmp_path)
     home = project.root / "dagster_home"
-    (home / "dagster.yaml").write_text(NO_POOLS.format(home=home))
+    (home / "dagster.yaml").write_text(NO_POOLS)
     project.write_month(MONTH)
     return project
 

@@ -1,12 +1,15 @@
--- The month's allocations, typed and keyed, joined to the roster loaded just
--- before (staff). Allocations to a worker not on the roster are kept with
--- rostered = false. case_weight follows SPEC 5: unassessed complexity or risk
+-- The allocations of each month being loaded (the staging files months_to_load
+-- lists), typed and keyed, joined to the roster loaded just before (staff).
+-- Allocations to a worker not on the roster are kept with rostered = false. case_weight follows SPEC 5: unassessed complexity or risk
 -- counts as medium; travel points are capped.
 --
 -- Worker ids and team names repeat a lot: each distinct value is hashed or
 -- folded once, not once per row (at a million rows this is most of the cost).
 WITH source AS (
-    SELECT * FROM read_parquet(getvariable('caseload_path'))
+    SELECT m.month, c.* EXCLUDE (filename)
+    FROM read_parquet(getvariable('caseload_paths'), filename = true, union_by_name = true)
+        AS c
+    JOIN months_to_load AS m ON m.caseload_path = c.filename
 ),
 worker_keys AS (
     SELECT worker_id, pseudonym(worker_id) AS worker_key
@@ -24,7 +27,7 @@ medium AS (
     FROM level_weights WHERE level = 'medium'
 )
 SELECT
-    getvariable('month')::DATE AS month,
+    c.month,
     pseudonym(c.case_id) AS case_key,
     w.worker_key,
     coalesce(s.team, t.team) AS team,
@@ -47,7 +50,7 @@ SELECT
 FROM source AS c
 JOIN worker_keys AS w ON w.worker_id = c.worker_id
 CROSS JOIN medium
-LEFT JOIN staff AS s ON s.month = getvariable('month')::DATE AND s.worker_key = w.worker_key
+LEFT JOIN staff AS s ON s.month = c.month AND s.worker_key = w.worker_key
 LEFT JOIN case_system_teams AS t ON t.raw_team = c.team
 LEFT JOIN level_weights AS cw ON cw.dimension = 'complexity' AND cw.level = lower(c.complexity)
 LEFT JOIN level_weights AS rw ON rw.dimension = 'risk' AND rw.level = lower(c.risk)

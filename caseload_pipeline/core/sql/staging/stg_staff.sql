@@ -1,11 +1,14 @@
--- The month's roster, typed, with canonical team and role names and keyed ids.
--- Reads the validated staging file; aliases resolve through the temp tables
--- team_alias / role_alias built from reference/. fold() is the Python
--- normalise.fold_name validation uses, called once per distinct name. The
--- joins are inner: validation guarantees every team and role resolves, and
+-- The roster of each month being loaded, typed, with canonical team and role
+-- names and keyed ids. Reads the validated staging files that the temp table
+-- months_to_load lists (load.py), all months at once; aliases resolve through
+-- the temp tables team_alias / role_alias built from reference/. fold() is the
+-- Python normalise.fold_name validation uses, called once per distinct name.
+-- The joins are inner: validation guarantees every team and role resolves, and
 -- load.py checks that every validated row was loaded.
 WITH source AS (
-    SELECT * FROM read_parquet(getvariable('staff_path'))
+    SELECT m.month, s.* EXCLUDE (filename)
+    FROM read_parquet(getvariable('staff_paths'), filename = true, union_by_name = true) AS s
+    JOIN months_to_load AS m ON m.staff_path = s.filename
 ),
 team_names AS (
     SELECT raw.team AS raw_team, t.team
@@ -18,7 +21,7 @@ role_names AS (
     JOIN role_alias AS r ON r.folded = fold(raw.role)
 )
 SELECT
-    getvariable('month')::DATE AS month,
+    s.month,
     pseudonym(s.worker_id) AS worker_key,
     t.team,
     r.role,
