@@ -80,22 +80,23 @@ def months_to_run(args, settings: Settings) -> list[Month]:
 
 
 def materialize(settings: Settings, months: list[Month]) -> int:
-    from caseload_pipeline.cli.runs import run_audit, run_months
+    from caseload_pipeline.cli.runs import open_instance, run_audit, run_months
 
     _reference_or_exit(settings)
     _show_progress()
     span = str(months[0]) if len(months) == 1 else f"{months[0]} to {months[-1]}"
     print(f"Materializing {span} ({len(months)} month(s)) in one run...", file=sys.stderr)
-    months_run = run_months(settings, months)
-    if not months_run.success:
-        _print_messages(f"Run {months_run.run_id} failed:", months_run.messages)
-        if not months_run.loaded:
-            return EXIT_DATA
-        # Months stand on their own: the ones that passed are loaded, so the
-        # audit tables and reports still follow them.
-        print(f"Loaded despite that: {', '.join(months_run.loaded)}", file=sys.stderr)
-    print("Refreshing the audit tables and reports...", file=sys.stderr)
-    audit_run = run_audit(settings)
+    with open_instance(settings) as instance:
+        months_run = run_months(settings, instance, months)
+        if not months_run.success:
+            _print_messages(f"Run {months_run.run_id} failed:", months_run.messages)
+            if not months_run.loaded:
+                return EXIT_DATA
+            # Months stand on their own: the ones that passed are loaded, so the
+            # audit tables and reports still follow them.
+            print(f"Loaded despite that: {', '.join(months_run.loaded)}", file=sys.stderr)
+        print("Refreshing the audit tables and reports...", file=sys.stderr)
+        audit_run = run_audit(settings, instance)
     if not audit_run.success:
         _print_messages(f"Run {audit_run.run_id} failed:", audit_run.messages)
         return EXIT_DATA

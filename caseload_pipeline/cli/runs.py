@@ -118,10 +118,18 @@ def _watching_meanwhile(instance: DagsterInstance, settings: Settings, run_id: s
         watcher.join(timeout=5)
 
 
-def _execute(settings: Settings, name: str, tags: dict[str, str], months: list[Month]):
-    """Run job `name` in this process, holding the run's lock throughout."""
+@contextlib.contextmanager
+def open_instance(settings: Settings) -> Iterator[DagsterInstance]:
+    """The persistent instance (DAGSTER_HOME), opened once for a command's runs:
+    opening it reads and checks its SQLite databases, about half a second."""
     prepare_dagster_home(settings)
-    instance = DagsterInstance.get()
+    with DagsterInstance.get() as instance:
+        yield instance
+
+
+def _execute(settings: Settings, instance: DagsterInstance, name: str, tags: dict[str, str],
+             months: list[Month]):
+    """Run job `name` in this process, holding the run's lock throughout."""
     job = _job(settings, name)
     reap_dead_runs(instance, settings)  # a dead run must not keep us waiting
     run_id = str(uuid.uuid4())
@@ -142,14 +150,15 @@ def _execute(settings: Settings, name: str, tags: dict[str, str], months: list[M
         run_lock.release(succeeded)
 
 
-def run_months(settings: Settings, months: list[Month]) -> RunOutcome:
+def run_months(settings: Settings, instance: DagsterInstance, months: list[Month]
+               ) -> RunOutcome:
     """One run of the monthly job over [first, last] of `months`."""
     tags = {
         PARTITION_RANGE_START_TAG: str(months[0]),
         PARTITION_RANGE_END_TAG: str(months[-1]),
         "caseload/started_by": "cli",
     }
-    return _execute(settings, "monthly_job", tags, months)
+    return _execute(settings, instance, "monthly_job", tags, months)
 
 
 def _loaded_months(instance: DagsterInstance, run_id: str) -> list[str]:
@@ -159,5 +168,5 @@ def _loaded_months(instance: DagsterInstance, run_id: str) -> list[str]:
                    if r.event_log_entry.dagster_event.asset_key.to_user_string() == "staff"})
 
 
-def run_audit(settings: Settings) -> RunOutcome:
-    return _execute(settings, "audit_job", {"caseload/started_by": "cli"}, [])
+def run_audit(settings: Settings, instance: DagsterInstance) -> RunOutcome:
+    return _execute(settings, instance, "audit_job", {"caseload/started_by": "cli"}, [])
