@@ -1,24 +1,25 @@
 """Dagster's SQLite event log, with its databases kept open between writes.
 
 The stock `SqliteEventLogStorage` builds a new SQLAlchemy engine for every read
-and write, opens a connection, and closes both after. That costs three ways:
+and write, opens a connection, and closes both after. That costs twice over:
 every statement is compiled again (SQLAlchemy caches compiled statements per
-engine); and the database is in WAL mode, where the last connection to close
+engine), and, the database being in WAL mode, the last connection to close
 folds the write-ahead log back into the database file, syncs it and deletes
 it, so the next write makes it again. A run of many months writes two events
 per monthly asset and month (planned, then materialized): 1,232 for the demo's
-88 months. Measured on one run's database (600 materializations, this machine):
-6.0 ms an event stock, 2.1 ms here (bench/README.md, P2).
+88 months. `bench/bench_event_log.py`, 600 materializations of one run on this
+project's machine: 5.3-6.2 ms an event stock, 2.4 ms here.
 
 This class keeps, for the index and the most recent run databases, the engine
-and one idle connection that holds the database open. Nothing else changes:
-each operation still opens its own connection, in its own transaction, and
-closes it; the idle one never holds a transaction, so other processes (the UI,
-the daemon, run workers, the CLI) read and write the files exactly as before,
-and SQLite still checkpoints the log as it grows. Durability is SQLite's
-default. The files and their place are Dagster's own ($DAGSTER_HOME/history/
-runs/), so an instance can switch between this class and the stock one at any
-time.
+and one idle connection that holds the database open. Each operation still
+opens its own connection, in its own transaction, and closes it; the idle one
+never holds a transaction, so other processes (the UI, the daemon, run
+workers, the CLI) read and write the files as before. After each operation on
+a run's database the log is folded back into the file (a passive checkpoint,
+as the stock class's close did): the UI follows a running run by watching that
+file. Durability is SQLite's default. The files and their place are Dagster's
+own ($DAGSTER_HOME/history/runs/), so an instance can switch between this
+class and the stock one at any time.
 
 The CLI's dagster.yaml names it for every instance the CLI creates; an
 instance without it is only slower.
@@ -33,6 +34,7 @@ from contextlib import contextmanager
 
 from dagster import DagsterInvariantViolationError, Field, StringSource
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
@@ -79,11 +81,17 @@ class SqliteEventLogKeptOpen(SqliteEventLogStorage):
         # As the stock method (one thread at a time, the database made or
         # upgraded on first use), on a kept engine.
         with self._db_lock:
-            engine = self._engine(shard)
+            engine, idle = self._open(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+            if shard != INDEX_SHARD_NAME:
+                # The UI follows a running run by watching its database file
+                # (SqliteEventLogStorageWatchdog). Held open, the file would
+                # change only when the write-ahead log grew large: fold the
+                # log back into it now, as the stock class's close does.
+                idle.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
-    def _engine(self, shard: str) -> Engine:
+    def _open(self, shard: str) -> tuple[Engine, sqlite3.Connection]:
         url = self.conn_string_for_shard(shard)
         kept = self._kept.pop(url, None)
         if kept is None:
@@ -96,7 +104,7 @@ class SqliteEventLogKeptOpen(SqliteEventLogStorage):
         self._kept[url] = kept
         while len(self._kept) > KEPT_OPEN:
             _close(*self._kept.popitem(last=False)[1])
-        return kept[0]
+        return kept
 
     def _close_kept(self) -> None:
         while self._kept:

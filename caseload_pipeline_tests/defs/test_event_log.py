@@ -24,6 +24,7 @@ from dagster import (
 )
 from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from caseload_pipeline.cli.instance import prepare_dagster_home
 from caseload_pipeline.core.settings import load_settings
@@ -144,3 +145,34 @@ def test_without_dagster_home_or_base_dir_it_says_what_it_needs(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(DagsterInvariantViolationError, match="needs DAGSTER_HOME"):
         SqliteEventLogKeptOpen.from_config_value(None, {})
+
+
+def test_the_ui_follows_a_running_run_as_its_events_are_written(tmp_path):
+    """The UI shows a running run's events live by watching the run's database
+    file for changes (Dagster's SqliteEventLogStorageWatchdog, stock class here
+    as in a UI process over any instance). With the file kept open, an event
+    first lands in SQLite's write-ahead log beside it; the class folds it back
+    into the file after each operation, so the watch sees every event."""
+    writer = SqliteEventLogKeptOpen(str(tmp_path))
+    run_id = str(uuid.uuid4())
+    writer.store_event(materialization(run_id, "ours", "p0"))
+    ui = SqliteEventLogStorage(str(tmp_path))
+    seen: list[str] = []
+
+    def shown(entry, _cursor):
+        seen.append(entry.dagster_event.partition)
+
+    ui.watch(run_id, None, shown)
+    try:
+        time.sleep(0.5)  # the watch is set up
+        for i in range(1, 4):
+            writer.store_event(materialization(run_id, "ours", f"p{i}"))
+            time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not {"p1", "p2", "p3"} <= set(seen):
+            time.sleep(0.1)
+        assert {"p1", "p2", "p3"} <= set(seen), seen
+    finally:
+        ui.end_watch(run_id, shown)
+        ui.dispose()
+        writer.dispose()

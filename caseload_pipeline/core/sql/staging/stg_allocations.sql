@@ -1,7 +1,8 @@
 -- The allocations of each month being loaded (the staging files months_to_load
 -- lists), typed and keyed, joined to the roster loaded just before (staff).
--- Allocations to a worker not on the roster are kept with rostered = false. case_weight follows SPEC 5: unassessed complexity or risk
--- counts as medium; travel points are capped.
+-- Allocations to a worker not on the roster are kept with rostered = false.
+-- case_weight follows SPEC 5: unassessed complexity or risk counts as medium;
+-- travel points are capped.
 --
 -- Worker ids and team names repeat a lot: each distinct value is hashed or
 -- folded once, not once per row (at a million rows this is most of the cost).
