@@ -94,12 +94,12 @@ class SqliteEventLogKeptOpen(SqliteEventLogStorage):
     def _open(self, shard: str) -> tuple[Engine, sqlite3.Connection]:
         url = self.conn_string_for_shard(shard)
         kept = self._kept.pop(url, None)
-        if kept is None:
-            engine = create_engine(url, poolclass=NullPool,
-                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
+        engine = kept[0] if kept else create_engine(
+            url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        if shard not in self._initialized_dbs:  # emptied again by upgrade() and wipe()
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        if kept is None:  # after _initdb: the database exists, in WAL mode
             kept = engine, _idle_connection(self.path_for_shard(shard))
         self._kept[url] = kept
         while len(self._kept) > KEPT_OPEN:
