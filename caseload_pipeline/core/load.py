@@ -73,6 +73,7 @@ def load_months(con: duckdb.DuckDBPyConnection, batch: Sequence[MonthFiles],
                 " unnest(?::VARCHAR[])", [[m.month.first_day for m in batch],
                                           [str(m.caseload) for m in batch],
                                           [str(m.staff) for m in batch]])
+    # read_parquet takes its list of files as a constant, not from the table
     con.execute("SET VARIABLE staff_paths = ?::VARCHAR[]", [[str(m.staff) for m in batch]])
     con.execute("SET VARIABLE caseload_paths = ?::VARCHAR[]",
                 [[str(m.caseload) for m in batch]])

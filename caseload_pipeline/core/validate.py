@@ -137,6 +137,14 @@ def loaded_rows(con: duckdb.DuckDBPyConnection) -> dict[Month, dict[str, int]]:
     return rows
 
 
+# data_quality's columns but checked_at, as record_findings writes them
+_FINDING_SCHEMA = pa.schema([
+    ("month", pa.date32()), ("file", pa.string()), ("rule", pa.string()),
+    ("severity", pa.string()), ("passed", pa.bool_()), ("unexpected_count", pa.int64()),
+    ("example_lines", pa.string()), ("message", pa.string()), ("column_name", pa.string()),
+])
+
+
 def record_findings(con: duckdb.DuckDBPyConnection,
                     findings: Mapping[Month, Sequence[Finding]]) -> None:
     """Replace each month's data_quality rows with its latest check's findings,
@@ -144,18 +152,11 @@ def record_findings(con: duckdb.DuckDBPyConnection,
     if not findings:
         return
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    rows = [(month.first_day, f) for month, found in findings.items() for f in found]
-    table = pa.table({
-        "month": pa.array([day for day, _ in rows], pa.date32()),
-        "file": pa.array([f.file for _, f in rows], pa.string()),
-        "rule": pa.array([f.rule for _, f in rows], pa.string()),
-        "severity": pa.array([f.severity for _, f in rows], pa.string()),
-        "passed": pa.array([f.passed for _, f in rows], pa.bool_()),
-        "unexpected_count": pa.array([f.unexpected_count for _, f in rows], pa.int64()),
-        "example_lines": pa.array([f.example_lines for _, f in rows], pa.string()),
-        "message": pa.array([f.message for _, f in rows], pa.string()),
-        "column_name": pa.array([f.column for _, f in rows], pa.string()),
-    })
+    table = pa.Table.from_pylist([
+        {"month": month.first_day, "file": f.file, "rule": f.rule, "severity": f.severity,
+         "passed": f.passed, "unexpected_count": f.unexpected_count,
+         "example_lines": f.example_lines, "message": f.message, "column_name": f.column}
+        for month, found in findings.items() for f in found], schema=_FINDING_SCHEMA)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM data_quality WHERE month IN (SELECT unnest(?::DATE[]))",
